@@ -1,0 +1,74 @@
+"""Remake the README's style-transfer pictures with real pretrained features (VGG16/HED).
+
+    python benchmarks/hed_to_matconvnet.py --find /tmp/vgg16_hed.mat   # once, see that script
+    python benchmarks/make_readme_pictures.py /tmp/vgg16_hed.mat [--run-dir DIR]
+
+Runs ``tf1cnn-style --vgg VGG.mat --output-dir DIR --seed 0`` with every other setting at its
+default (the bundled grace_hopper.jpg and style_waves.png, 250x333, 300 Adam steps, lr 2.0),
+printing its progress lines and wall time, then writes into docs/images/:
+
+* style_result_vgg16_hed.png: the run's result.png;
+* style_sheet_vgg16_hed.png: content | style | result, each resized to the result's height.
+
+Not part of the test run. Takes a few minutes on two CPU cores.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import shutil
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+IMAGES = ROOT / "docs" / "images"
+GAP = 6  # white pixels between the panels of the sheet
+
+
+def sheet(paths, height: int) -> Image.Image:
+    """The images side by side, each Lanczos-resized to ``height`` keeping its aspect ratio."""
+    panels = []
+    for path in paths:
+        image = Image.open(path).convert("RGB")
+        width = max(1, round(image.width * height / image.height))
+        panels.append(np.asarray(image.resize((width, height), Image.LANCZOS)))
+    gap = np.full((height, GAP, 3), 255, np.uint8)
+    row = [panels[0]]
+    for panel in panels[1:]:
+        row += [gap, panel]
+    return Image.fromarray(np.concatenate(row, axis=1))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("vgg", help="VGG16/HED MatConvNet file made by hed_to_matconvnet.py")
+    parser.add_argument("--run-dir", default=str(ROOT / "style_output" / "vgg16_hed"),
+                        help="output folder of the style-transfer run")
+    args = parser.parse_args(argv)
+    if not os.path.isfile(args.vgg):
+        sys.exit(f"error: VGG file not found: {args.vgg} (make it with hed_to_matconvnet.py)")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tf1cnn.style_transfer import cli
+
+    started = time.perf_counter()
+    status = cli.main(["--vgg", args.vgg, "--output-dir", args.run_dir, "--seed", "0"])
+    print(f"wall time: {time.perf_counter() - started:.1f}s", flush=True)
+    if status != 0:
+        return status
+    result = pathlib.Path(args.run_dir) / "result.png"
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(result, IMAGES / "style_result_vgg16_hed.png")
+    height = Image.open(result).height
+    picture = sheet([cli.sample(cli.SAMPLE_CONTENT), cli.sample(cli.SAMPLE_STYLE), result], height)
+    picture.save(IMAGES / "style_sheet_vgg16_hed.png", optimize=True)
+    for name in ("style_result_vgg16_hed.png", "style_sheet_vgg16_hed.png"):
+        print(f"wrote docs/images/{name} ({(IMAGES / name).stat().st_size // 1024} KB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

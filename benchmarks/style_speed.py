@@ -1,0 +1,190 @@
+"""Speed and peak memory of the Gatys optimisation step, against a large matmul on the same CPU.
+
+    TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/style_speed.py [--vgg PATH] [--sizes 250x333 512x512]
+        [--steps 20] [--repeats 3] [--warmup 5] [--intra N] [--inter N] [--no-head]
+
+Without ``--vgg`` it builds once, and caches under ``--cache``, a VGG19 MatConvNet file with
+random weights of the real shapes (same FLOPs; with the fc6-fc8 head by default, ~575 MB like
+the real file). Each size runs in its own worker subprocess, so that the peak memory (VmHWM of
+the worker) is that of one size: it builds a ``Stylizer`` with the default ``StyleConfig`` on
+uniform-noise content and style images, runs ``--warmup`` steps, then times ``--repeats`` blocks
+of ``--steps`` plain ``session.run(train_op)`` calls (driven directly, without the log-step
+fetches, summaries and checkpoints of ``Stylizer.steps``) and reports the median ms/iteration.
+Effective GFLOP/s = ``vgg.flops`` (convolutions, forward + backward to the image) of the trunk up
+to relu5_1 / time per iteration. A 4096^3 fp32 matmul in a TF1 Session (2 n^3 FLOPs, median of
+several runs) is measured in its own subprocess before and after every size, and each size's
+ratio uses the mean of the two matmul figures beside it. ``--intra``/``--inter`` set
+``tf.config.threading``, which a default ``tf.compat.v1.Session`` (the Stylizer's) inherits.
+Prints a table and, last, one JSON line with every figure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Sequence
+
+OUTPUTS = ("relu4_2", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vgg", help="MatConvNet VGG19 .mat; default: a cached random one")
+    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "tf1cnn_bench"))
+    parser.add_argument("--no-head", dest="head", action="store_false",
+                        help="leave the fc6-fc8 head out of the random file")
+    parser.add_argument("--sizes", nargs="+", default=["250x333", "512x512"], help="HxW")
+    parser.add_argument("--steps", type=int, default=20, help="steps per timed block")
+    parser.add_argument("--repeats", type=int, default=3, help="timed blocks")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--matmul-n", type=int, default=4096)
+    parser.add_argument("--matmul-runs", type=int, default=5)
+    parser.add_argument("--intra", type=int, default=0, help="intra-op threads; 0: TF default")
+    parser.add_argument("--inter", type=int, default=0, help="inter-op threads; 0: TF default")
+    parser.add_argument("--worker", choices=("style", "matmul"), help=argparse.SUPPRESS)
+    parser.add_argument("--size", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def vm_hwm() -> int:
+    """Peak resident bytes of this process so far."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def setup_tf(args: argparse.Namespace) -> dict[str, Any]:
+    """Import TensorFlow in a worker, apply the thread settings and describe them."""
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra)
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter)
+    return {"tf": tf.__version__, "cpus": os.cpu_count(), "intra": args.intra,
+            "inter": args.inter, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")}
+
+
+def style_worker(args: argparse.Namespace) -> dict[str, Any]:
+    info = setup_tf(args)
+    import numpy as np
+    from tf1cnn.style_transfer import matconvnet, stylize, vgg
+    from tf1cnn.style_transfer.config import StyleConfig
+
+    height, width = (int(v) for v in args.size.split("x"))
+    config = StyleConfig(height=height, width=width, seed=0)
+    layers = vgg.trunk(matconvnet.read_layers(args.vgg), OUTPUTS)
+    load_peak = vm_hwm()
+    rng = np.random.default_rng(0)
+    content, style = (rng.uniform(0, 255, (height, width, 3)).astype(np.float32) for _ in "cs")
+    blocks = []
+    with tempfile.TemporaryDirectory() as tmp, stylize.Stylizer(
+            layers, content, style, config, os.path.join(tmp, "ckpt"),
+            os.path.join(tmp, "summaries")) as run:
+        run.start(stylize.initial_image(content, config))
+        for _ in range(args.warmup):
+            run.session.run(run.train_op)
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                run.session.run(run.train_op)
+            blocks.append((time.perf_counter() - start) / args.steps)
+    seconds = statistics.median(blocks)
+    flops = vgg.flops(layers, height, width)
+    return dict(info, size=args.size, ms=1000 * seconds, ms_blocks=[1000 * b for b in blocks],
+                gflop=flops / 1e9, gflops=flops / seconds / 1e9, load_peak_mb=load_peak / 2**20,
+                peak_mb=vm_hwm() / 2**20,
+                estimate_mb=stylize.memory_estimate(layers, height, width) / 2**20)
+
+
+def matmul_worker(args: argparse.Namespace) -> dict[str, Any]:
+    info = setup_tf(args)
+    import tensorflow as tf
+    n = args.matmul_n
+    graph = tf.Graph()
+    with graph.as_default():  # variables, so that grappler cannot fold the product away
+        a = tf.compat.v1.get_variable("a", [n, n], initializer=tf.random_normal_initializer())
+        b = tf.compat.v1.get_variable("b", [n, n], initializer=tf.random_normal_initializer())
+        product = tf.matmul(a, b).op  # run as a target: nothing is copied out
+        init = tf.compat.v1.global_variables_initializer()
+    times = []
+    with tf.compat.v1.Session(graph=graph) as sess:
+        sess.run(init)
+        for index in range(args.matmul_runs + 2):  # two warm-up runs
+            start = time.perf_counter()
+            sess.run(product)
+            if index >= 2:
+                times.append(time.perf_counter() - start)
+    return dict(info, n=n, ms=1000 * statistics.median(times),
+                gflops=2.0 * n**3 / statistics.median(times) / 1e9)
+
+
+def build_vgg(args: argparse.Namespace) -> str:
+    """Path of a full-size random-weight VGG19 .mat, built once into the cache folder."""
+    path = os.path.join(args.cache, f"vgg19-random{'-head' if args.head else ''}.mat")
+    if os.path.exists(path):
+        return path
+    import numpy as np
+    from tf1cnn.style_transfer import matconvnet, vgg
+    os.makedirs(args.cache, exist_ok=True)
+    rng = np.random.default_rng(1)
+    head = [(name, rng.standard_normal(shape, dtype=np.float32) * 0.01,
+             np.zeros(shape[3], np.float32))
+            for name, shape in (("fc6", (7, 7, 512, 4096)), ("fc7", (1, 1, 4096, 4096)),
+                                ("fc8", (1, 1, 4096, 1000)))] if args.head else []
+    print(f"building {path} (once)", flush=True)
+    matconvnet.write_layers(path + ".part", vgg.random_layers(19), layout="new", head=head)
+    os.replace(path + ".part", path)
+    return path
+
+
+def spawn(args: argparse.Namespace, *extra: str) -> dict[str, Any]:
+    command = [sys.executable, os.path.abspath(__file__), "--intra", str(args.intra),
+               "--inter", str(args.inter), "--matmul-n", str(args.matmul_n),
+               "--matmul-runs", str(args.matmul_runs), *extra]
+    done = subprocess.run(command, stdout=subprocess.PIPE, check=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    if args.worker:
+        worker = style_worker if args.worker == "style" else matmul_worker
+        print(json.dumps(worker(args)), flush=True)
+        return 0
+    vgg_path = args.vgg or build_vgg(args)
+    matmuls = [spawn(args, "--worker", "matmul")]
+    results = []
+    for size in args.sizes:
+        result = spawn(args, "--worker", "style", "--size", size, "--vgg", vgg_path,
+                       "--steps", str(args.steps), "--repeats", str(args.repeats),
+                       "--warmup", str(args.warmup))
+        matmuls.append(spawn(args, "--worker", "matmul"))
+        result["matmul_gflops"] = (matmuls[-2]["gflops"] + matmuls[-1]["gflops"]) / 2
+        result["ratio"] = result["gflops"] / result["matmul_gflops"]
+        results.append(result)
+    first = matmuls[0]
+    print(f"TensorFlow {first['tf']}, {first['cpus']} CPUs, intra_op={args.intra} "
+          f"inter_op={args.inter} (0 = TF default), TF_ENABLE_ONEDNN_OPTS={first['onednn']}")
+    print(f"matmul {args.matmul_n}^3 GFLOP/s, in run order: "
+          + ", ".join(f"{m['gflops']:.1f}" for m in matmuls))
+    header = ("size", "ms/iter", "GFLOP", "GFLOP/s", "mm GFLOP/s", "ratio", "peak MB",
+              "load MB", "est. MB", "peak/est")
+    print("".join(f"{h:>11}" for h in header))
+    for r in results:
+        row = (r["size"], f"{r['ms']:.0f}", f"{r['gflop']:.1f}", f"{r['gflops']:.1f}",
+               f"{r['matmul_gflops']:.1f}", f"{r['ratio']:.3f}", f"{r['peak_mb']:.0f}",
+               f"{r['load_peak_mb']:.0f}", f"{r['estimate_mb']:.0f}",
+               f"{r['peak_mb'] / r['estimate_mb']:.2f}")
+        print("".join(f"{c:>11}" for c in row))
+    print(json.dumps({"vgg": vgg_path, "steps": args.steps, "repeats": args.repeats,
+                      "matmul": matmuls, "sizes": results}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Fetch the MatConvNet VGG19 weights (imagenet-vgg-verydeep-19.mat) into a per-user cache.
+
+The file is 535 MB, so :func:`fetch` streams it into ``<name>.part`` beside the destination and
+resumes from that partial file with an HTTP ``Range`` request, both on a later attempt within one
+call and on a later run. The file is moved into place only once its size and SHA-256 match the
+pinned values, so a failed download never leaves a file at the destination.
+
+vlfeat.org's TLS certificate has expired, so the file is fetched over plain http: the pinned
+hash, not the transport, is what vouches for its contents.
+
+Every failure raises :class:`~style_transfer.errors.DownloadError` with one line naming the URL,
+the cache path, what went wrong and the way out: download the file by hand and pass ``--vgg``.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .errors import DownloadError
+
+log = logging.getLogger(__name__)
+
+VGG19_URL = "http://www.vlfeat.org/matconvnet/models/imagenet-vgg-verydeep-19.mat"
+VGG19_BYTES = 534_904_783
+VGG19_SHA256 = "abdb57167f82a2a1fbab1e1c16ad9373411883f262a1a37ee5db2e6fb0044695"
+
+CHUNK = 1 << 20  # bytes read, written and hashed at a time
+_RANGE_START = re.compile(r"bytes (\d+)-")
+
+
+def cache_dir() -> Path:
+    """``$TF1CNN_CACHE``, else ``$XDG_CACHE_HOME/tf1cnn``, else ``~/.cache/tf1cnn``.
+
+    An empty variable counts as unset. The folder is not created here.
+    """
+    own = os.environ.get("TF1CNN_CACHE")
+    if own:
+        return Path(own).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "tf1cnn"
+
+
+def vgg19_path(*, progress: bool = True) -> Path:
+    """The cached VGG19 weights, downloaded and verified first if they are not there yet.
+
+    ``$TF1CNN_VGG_URL`` replaces the URL, for a mirror; the pinned size and hash still apply.
+    """
+    dest = cache_dir() / "imagenet-vgg-verydeep-19.mat"
+    url = os.environ.get("TF1CNN_VGG_URL") or VGG19_URL
+    return fetch(url, dest, VGG19_BYTES, VGG19_SHA256, progress=progress)
+
+
+def _error(url: str, dest: Path, what: str) -> DownloadError:
+    what = " ".join(what.split())  # the message stays on one line
+    return DownloadError(
+        f"cannot download {url} to {dest} ({what}); download it yourself and pass --vgg PATH")
+
+
+def fetch(url: str, dest: Path, size: int, sha256: str, *, progress: bool = True,
+          timeout: float = 30.0, attempts: int = 3, backoff: float = 0.5) -> Path:
+    """Download ``url`` to ``dest`` unless ``dest`` already holds ``size`` bytes; return ``dest``.
+
+    An existing ``dest`` of the right size is trusted without hashing it again: only this
+    function writes it, and only after verifying it. Otherwise at most ``attempts`` requests
+    are made, each resuming from what ``<dest>.part`` holds, with a pause of ``backoff`` seconds
+    times the attempt number between them and ``timeout`` seconds as the socket timeout. A
+    4xx reply stops at once. A partial file that is too short is kept so that a rerun resumes;
+    one that is too long or has the wrong hash is deleted. Raises :class:`DownloadError`.
+    """
+    dest = Path(dest)
+    if dest.is_file() and dest.stat().st_size == size:
+        return dest
+    part = dest.with_name(dest.name + ".part")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _error(url, dest, f"cannot create {dest.parent}: {e.strerror or e}") from e
+
+    problem, cause = "", None
+    for attempt in range(1, max(1, attempts) + 1):
+        if _size(part) >= size:
+            break
+        if attempt > 1:
+            log.info("attempt %d of %d failed (%s); retrying", attempt - 1, attempts, problem)
+            time.sleep(backoff * (attempt - 1))
+        try:
+            _get(url, dest, part, size, timeout=timeout, progress=progress)
+            problem, cause = "the server closed the connection early", None
+        except urllib.error.HTTPError as e:
+            problem, cause = f"HTTP {e.code} {e.reason}", e
+            if e.code < 500:
+                raise _error(url, dest, problem) from e
+        except (OSError, http.client.HTTPException) as e:  # URLError, timeouts, resets
+            problem, cause = str(getattr(e, "reason", e)) or type(e).__name__, e
+
+    have = _size(part)
+    if have < size:
+        if have == 0:
+            part.unlink(missing_ok=True)
+            raise _error(url, dest, problem) from cause
+        raise _error(url, dest, f"expected {size} bytes, found {have}: {problem}; a rerun "
+                                f"resumes from {have} bytes") from cause
+    if have > size:
+        part.unlink()
+        raise _error(url, dest, f"expected {size} bytes, found at least {have}")
+    found = _sha256(part)
+    if found != sha256.lower():
+        part.unlink()
+        raise _error(url, dest, f"expected SHA-256 {sha256.lower()}, found {found}")
+    os.replace(part, dest)
+    log.info("downloaded and verified %s", dest)
+    return dest
+
+
+def _get(url: str, dest: Path, part: Path, size: int, *, timeout: float, progress: bool) -> None:
+    """One request: append to ``part`` from its current size, or start it over on a 200."""
+    offset = _size(part)
+    request = urllib.request.Request(url)
+    if offset:
+        request.add_header("Range", f"bytes={offset}-")
+        log.info("resuming %s from %d bytes", part, offset)
+    with urllib.request.urlopen(request, timeout=timeout) as reply:
+        start = _RANGE_START.match(reply.headers.get("Content-Range", ""))
+        if reply.status == 206 and start and int(start.group(1)) == offset:
+            mode = "ab"
+        elif reply.status == 200:
+            if offset:
+                log.info("the server ignored the range; starting %s over", part)
+            mode, offset = "wb", 0
+        else:
+            raise _error(url, dest, f"unexpected reply HTTP {reply.status} "
+                                    f"{reply.headers.get('Content-Range', '')} to a request "
+                                    f"from byte {offset}")
+        with open(part, mode) as out, tqdm(total=size, initial=offset, unit="B", unit_scale=True,
+                                           unit_divisor=1024, desc=dest.name, file=sys.stderr,
+                                           disable=not progress) as bar:
+            while offset <= size:  # stop reading a reply that runs past the expected size
+                chunk = reply.read(CHUNK)
+                if not chunk:
+                    break
+                out.write(chunk)
+                offset += len(chunk)
+                bar.update(len(chunk))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

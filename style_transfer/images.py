@@ -1,0 +1,104 @@
+"""Image files in and out: read any mode as RGB float, fit to a size, write clipped uint8 PNG.
+
+``read_rgb`` accepts grey, grey+alpha, RGB, RGBA, palette, CMYK, bilevel and 16-bit files, and
+the first frame of animations, and returns float32 RGB in [0, 255]. Transparent pixels are
+composited over white. ``fit`` centre-crops to the target aspect ratio and resizes with
+Pillow's Lanczos filter, channel by channel in float so 16-bit detail survives. ``write_png``
+writes through a temporary file, so an interrupted write never leaves a broken image.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import imageio.v3 as iio
+import numpy as np
+from PIL import Image
+
+from .errors import UsageError
+
+
+def read_rgb(path: str | os.PathLike, role: str = "image") -> np.ndarray:
+    """Return the image at ``path`` as float32 [height, width, 3] in [0, 255]."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise UsageError(f"{role} image not found: {path}")
+    if os.path.isdir(path):
+        raise UsageError(f"{role} image is a directory, not a file: {path}")
+    try:
+        pixels = iio.imread(path, index=0)
+        if pixels.ndim == 3 and pixels.shape[2] == 4 and iio.immeta(path).get("mode") == "CMYK":
+            pixels = iio.imread(path, index=0, mode="RGB")
+    except PermissionError:
+        raise UsageError(f"cannot read {role} image {path}: permission denied") from None
+    except Exception as exc:  # imageio raises many types for non-images
+        raise UsageError(f"cannot read {role} image {path}: not a readable image file "
+                         f"({type(exc).__name__})") from None
+    return to_rgb(pixels, f"{role} image {path}")
+
+
+def to_rgb(pixels: np.ndarray, what: str = "image") -> np.ndarray:
+    """Convert a decoded array of any common layout and dtype to float32 RGB in [0, 255]."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
+        raise UsageError(f"{what}: expected a 2-D grey or colour image, found array shape "
+                         f"{pixels.shape}")
+    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
+        raise UsageError(f"{what}: the image is empty ({pixels.shape[0]}x{pixels.shape[1]})")
+    if pixels.dtype == bool:
+        values = pixels.astype(np.float32) * 255.0
+    elif pixels.dtype.kind in "ui":
+        top = 255.0 if pixels.dtype.itemsize == 1 else float(np.iinfo(pixels.dtype).max)
+        values = pixels.astype(np.float32) * np.float32(255.0 / top)
+    elif pixels.dtype.kind == "f":
+        values = np.clip(pixels.astype(np.float32), 0.0, 1.0) * 255.0
+    else:
+        raise UsageError(f"{what}: unsupported pixel type {pixels.dtype}")
+    channels = values.shape[2]
+    if channels in (2, 4):  # composite the alpha channel over white
+        alpha = values[:, :, -1:] / 255.0
+        values = values[:, :, :-1] * alpha + 255.0 * (1.0 - alpha)
+    if values.shape[2] == 1:
+        values = np.repeat(values, 3, axis=2)
+    return np.ascontiguousarray(values, dtype=np.float32)
+
+
+def fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Centre-crop ``image`` to the aspect ratio of height:width, then Lanczos-resize to it."""
+    rows, cols = image.shape[:2]
+    if rows * width > cols * height:  # too tall: crop rows
+        keep = max(1, round(cols * height / width))
+        top = (rows - keep) // 2
+        image = image[top:top + keep]
+    else:  # too wide: crop columns
+        keep = max(1, round(rows * width / height))
+        left = (cols - keep) // 2
+        image = image[:, left:left + keep]
+    if image.shape[:2] == (height, width):
+        return np.ascontiguousarray(image, dtype=np.float32)
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(image[:, :, c], np.float32))
+                           .resize((width, height), Image.Resampling.LANCZOS))
+                for c in range(image.shape[2])]
+    return np.clip(np.stack(channels, axis=2), 0.0, 255.0).astype(np.float32)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Round and clip float pixels in [0, 255] to uint8."""
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write float or uint8 RGB pixels as a PNG, atomically."""
+    path = os.fspath(path)
+    pixels = image if image.dtype == np.uint8 else to_uint8(image)
+    folder = os.path.dirname(path) or "."
+    handle, temporary = tempfile.mkstemp(suffix=".png", dir=folder)
+    os.close(handle)
+    try:
+        iio.imwrite(temporary, pixels, extension=".png")
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

@@ -1,0 +1,107 @@
+"""The output folder of a style-transfer run, and whether a rerun may resume it.
+
+Layout::
+
+    OUTPUT/config.json        resolved config and the settings that define the run
+    OUTPUT/step_0020.png ...  the image at each logged step
+    OUTPUT/result.png         the image after the last step
+    OUTPUT/checkpoints/       Saver checkpoints
+    OUTPUT/summaries/         TensorBoard event files
+    OUTPUT/archive/<time>/    earlier runs with other settings, moved aside, never deleted
+
+A rerun resumes the checkpoint only when its settings equal those saved in config.json.
+Otherwise the earlier run's files move to ``archive/`` and the run starts fresh, saying why.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import tempfile
+
+from .errors import UsageError
+
+SETTINGS_FILE = "config.json"
+CHECKPOINTS = "checkpoints"
+SUMMARIES = "summaries"
+ARCHIVE = "archive"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunDir:
+    path: str
+
+    @property
+    def checkpoints(self) -> str:
+        return os.path.join(self.path, CHECKPOINTS)
+
+    @property
+    def summaries(self) -> str:
+        return os.path.join(self.path, SUMMARIES)
+
+    def step_image(self, step: int) -> str:
+        return os.path.join(self.path, f"step_{step:04d}.png")
+
+    @property
+    def result(self) -> str:
+        return os.path.join(self.path, "result.png")
+
+    def check_writable(self) -> None:
+        """Create the folder if needed and prove a file can be written there."""
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            raise UsageError(f"output directory {self.path} is a file")
+        try:
+            os.makedirs(self.path, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.path):
+                pass
+        except OSError as exc:
+            raise UsageError(f"output directory {self.path} is not writable "
+                             f"({exc.strerror or exc})") from None
+
+    def _artifacts(self) -> list[str]:
+        names = sorted(os.listdir(self.path))
+        return [n for n in names if n in (SETTINGS_FILE, CHECKPOINTS, SUMMARIES, "result.png")
+                or (n.startswith("step_") and n.endswith(".png"))]
+
+    def saved_settings(self) -> dict | None:
+        try:
+            with open(os.path.join(self.path, SETTINGS_FILE)) as handle:
+                return json.load(handle).get("settings")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, AttributeError):
+            return {}  # unreadable: treated as different settings, so it gets archived
+
+    def prepare(self, settings: dict) -> tuple[bool, str]:
+        """Decide between resuming and starting fresh; archive an earlier, different run.
+
+        Returns (resume, reason); ``resume`` means the checkpoints here match ``settings``.
+        """
+        saved = self.saved_settings()
+        artifacts = self._artifacts()
+        if saved == settings:
+            return True, "settings match the saved run"
+        if not artifacts:
+            return False, "new run"
+        if saved is None:
+            reason = f"{self.path} holds files of a run with no {SETTINGS_FILE}"
+        else:
+            changed = sorted(k for k in set(saved) | set(settings)
+                             if saved.get(k) != settings.get(k))
+            reason = "settings changed: " + ", ".join(
+                f"{k} {saved.get(k)!r} -> {settings.get(k)!r}" for k in changed)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        target = os.path.join(self.path, ARCHIVE, stamp)
+        os.makedirs(target)
+        for name in artifacts:
+            os.replace(os.path.join(self.path, name), os.path.join(target, name))
+        return False, f"{reason}; earlier run moved to {target}"
+
+    def save_settings(self, config: dict, settings: dict) -> None:
+        path = os.path.join(self.path, SETTINGS_FILE)
+        temporary = path + ".tmp"
+        with open(temporary, "w") as handle:
+            json.dump({"config": config, "settings": settings}, handle, indent=2)
+            handle.write("\n")
+        os.replace(temporary, path)

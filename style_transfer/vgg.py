@@ -1,0 +1,127 @@
+"""The VGG trunk as a TF1 graph: constant weights, named end points, and its analytic cost.
+
+``trunk`` cuts the layers read by :mod:`~style_transfer.matconvnet` after the deepest layer a
+run uses. ``VGG`` turns their weights into ``tf.constant``s once (in the current graph) and can
+then be applied to any number of input tensors. Each application returns a dict of end points
+keyed by the file's own layer names: ``conv4_2`` is the convolution output, ``relu4_2`` the same
+after its ReLU. Pooling is average by default, as in the tutorial, or max.
+
+``shapes``, ``flops`` and ``activation_bytes`` give the analytic cost used by the benchmark and
+the memory check, with no TensorFlow involved. ``random_layers`` builds VGG16/VGG19-shaped
+layers with random weights for tests and speed benchmarks.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from .errors import UsageError
+from .matconvnet import Layer
+
+# Convolutions per block; every VGG block has widths 64, 128, 256, 512, 512.
+BLOCKS = {16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
+WIDTHS = (64, 128, 256, 512, 512)
+
+
+def trunk(layers: Sequence[Layer], outputs: Iterable[str]) -> list[Layer]:
+    """The layers up to the deepest of ``outputs``; UsageError for a name the network lacks."""
+    names = [layer.name for layer in layers]
+    wanted = list(outputs)
+    unknown = [name for name in wanted if name not in names]
+    if unknown:
+        raise UsageError(f"unknown layer name(s) {', '.join(unknown)}; this network has "
+                         f"{', '.join(names)}")
+    return list(layers[:max(names.index(name) for name in wanted) + 1])
+
+
+def shapes(layers: Sequence[Layer], height: int, width: int) -> dict[str, tuple[int, int, int]]:
+    """Each layer's output [height, width, channels] for an input of the given size."""
+    result = {}
+    channels = 3
+    for layer in layers:
+        if layer.kind == "conv":
+            channels = layer.weights.shape[3]
+        elif layer.kind == "pool":
+            height = -(-height // layer.pool_size[0])
+            width = -(-width // layer.pool_size[1])
+        result[layer.name] = (height, width, channels)
+    return result
+
+
+def flops(layers: Sequence[Layer], height: int, width: int, backward: bool = True) -> float:
+    """2 x multiply-adds of the convolutions in one forward pass, doubled for the backward pass
+    to the input image when ``backward`` (the weights are constants: no filter gradients)."""
+    sizes = shapes(layers, height, width)
+    total = 0.0
+    for layer in layers:
+        if layer.kind == "conv":
+            rows, cols, _ = sizes[layer.name]
+            total += 2.0 * rows * cols * np.prod(layer.weights.shape)
+    return total * (2.0 if backward else 1.0)
+
+
+def activation_bytes(layers: Sequence[Layer], height: int, width: int) -> int:
+    """Float32 bytes of every layer output for one image of the given size."""
+    return sum(4 * r * c * ch for r, c, ch in shapes(layers, height, width).values())
+
+
+def weight_bytes(layers: Sequence[Layer]) -> int:
+    return sum(layer.weights.nbytes + layer.bias.nbytes for layer in layers
+               if layer.kind == "conv")
+
+
+class VGG:
+    """The trunk as graph ops: weights become constants of the current graph once, and each
+    call applies the trunk to an input tensor."""
+
+    def __init__(self, layers: Sequence[Layer], pooling: str = "avg"):
+        self.layers = list(layers)
+        self.pooling = pooling
+        self._weights = {}
+        with tf.compat.v1.name_scope("vgg_weights"):
+            for layer in self.layers:
+                if layer.kind == "conv":
+                    self._weights[layer.name] = (
+                        tf.constant(layer.weights, name=f"{layer.name}_w"),
+                        tf.constant(layer.bias, name=f"{layer.name}_b"))
+
+    def __call__(self, image: tf.Tensor, scope: str = "vgg") -> dict[str, tf.Tensor]:
+        """End points of the trunk for a [batch, height, width, 3] mean-subtracted RGB tensor."""
+        end_points = {}
+        net = image
+        with tf.compat.v1.name_scope(scope):
+            for layer in self.layers:
+                if layer.kind == "conv":
+                    kernel, bias = self._weights[layer.name]
+                    net = tf.nn.bias_add(
+                        tf.nn.conv2d(net, kernel, strides=1, padding="SAME"), bias,
+                        name=layer.name)
+                elif layer.kind == "relu":
+                    net = tf.nn.relu(net, name=layer.name)
+                else:
+                    pool = tf.nn.avg_pool2d if self.pooling == "avg" else tf.nn.max_pool2d
+                    net = pool(net, ksize=layer.pool_size, strides=layer.pool_size,
+                               padding="SAME", name=layer.name)
+                end_points[layer.name] = net
+        return end_points
+
+
+def random_layers(depth: int = 19, width_divisor: int = 1, seed: int = 0) -> list[Layer]:
+    """VGG-shaped layers with He-scaled random weights (channel counts divided by
+    ``width_divisor``), named as in MatConvNet: conv1_1, relu1_1, ..., pool5."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    channels = 3
+    for block, (count, width) in enumerate(zip(BLOCKS[depth], WIDTHS), start=1):
+        width = max(1, width // width_divisor)
+        for index in range(1, count + 1):
+            scale = np.sqrt(2.0 / (9 * channels))
+            kernel = rng.standard_normal((3, 3, channels, width), dtype=np.float32) * scale
+            bias = np.zeros(width, np.float32)
+            layers.append(Layer(f"conv{block}_{index}", "conv", kernel.astype(np.float32), bias))
+            layers.append(Layer(f"relu{block}_{index}", "relu"))
+            channels = width
+        layers.append(Layer(f"pool{block}", "pool"))
+    return layers

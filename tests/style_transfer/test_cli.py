@@ -1,0 +1,190 @@
+"""The command line: a real run, resume, Ctrl-C, and one clear line with exit 2 for bad input."""
+from __future__ import annotations
+
+import json
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tf1cnn.style_transfer import cli
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = ["--height", "24", "--width", "32", "--seed", "1"]
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file under ``folder`` with its bytes, to prove nothing changed."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run_cli(args, capsys):
+    code = cli.main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def finished(tmp_path, tiny_vgg, image_files, capsys):
+    """An output folder holding a finished 3-step run."""
+    content, style = image_files
+    out = tmp_path / "out"
+    args = ["--vgg", tiny_vgg, "--content", content, "--style", style, "--output-dir", str(out),
+            "--iterations", "3", "--checkpoint-every", "1", *TINY]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    return args, out
+
+
+def test_script_runs_two_iterations_end_to_end(tmp_path, tiny_vgg, image_files):
+    content, style = image_files
+    inputs = snapshot(Path(content).parent)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "style_transfer.py"), "--vgg", tiny_vgg,
+         "--content", content, "--style", style, "--iterations", "2", *TINY],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "style_output"  # the default output folder, in the working directory
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("config: ")
+    assert json.loads(lines[0][len("config: "):])["iterations"] == 2
+    assert [l.split()[0] for l in lines if l.startswith("step=")] == ["step=1/2", "step=2/2"]
+    assert {"config.json", "step_0001.png", "step_0002.png", "result.png", "checkpoints",
+            "summaries"} <= {p.name for p in out.iterdir()}
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["config"]["learning_rate"] == 2.0 and saved["settings"]["seed"] == 1
+    assert snapshot(Path(content).parent) == inputs  # nothing written next to the inputs
+
+
+def test_rerun_resumes_and_extends(finished, capsys):
+    args, out = finished
+    code, stdout, _ = run_cli([*args, "--iterations", "5"], capsys)
+    assert code == 0
+    assert "resuming at step 3 (settings match the saved run)" in stdout
+    assert [l.split()[0] for l in stdout.splitlines() if l.startswith("step=")] == \
+        ["step=4/5", "step=5/5"]
+
+
+def test_changed_settings_start_fresh_and_keep_the_earlier_run(finished, capsys):
+    args, out = finished
+    before = snapshot(out)
+    code, stdout, _ = run_cli([*args, "--style-weight", "2"], capsys)
+    assert code == 0
+    assert "starting fresh (settings changed: style_weight 1.0 -> 2.0; earlier run moved" in stdout
+    (archived,) = (out / "archive").iterdir()
+    assert snapshot(archived) == before
+
+
+def test_ctrl_c_saves_checkpoint_and_image_then_resumes(tmp_path, tiny_vgg, image_files):
+    content, style = image_files
+    out = tmp_path / "out"
+    args = [sys.executable, str(REPO / "scripts" / "style_transfer.py"), "--vgg", tiny_vgg,
+            "--content", content, "--style", style, "--output-dir", str(out),
+            "--iterations", "100000", "--checkpoint-every", "100000", *TINY]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        line = ""
+        while not line.startswith("step=40/") and time.monotonic() < deadline:
+            ready, _, _ = select.select([process.stdout], [], [], 1.0)
+            if ready:
+                line = process.stdout.readline()
+        assert line.startswith("step=40/"), "the run never reached step 40"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    step = int(err.split("interrupted at step ")[1].split(":")[0])
+    assert step >= 40
+    assert (out / f"step_{step:04d}.png").exists()
+    assert (out / "checkpoints" / f"style-{step}.index").exists()
+    resumed = subprocess.run([*args[:-len(TINY) - 4], "--iterations", str(step + 1),
+                              "--checkpoint-every", "100000", *TINY],
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming at step {step}" in resumed.stdout
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+BAD_INPUT = {
+    "missing content": (["--content", "{tmp}/nope.jpg"], r"content image not found: .*nope\.jpg"),
+    "style not an image": (["--style", "{tmp}/notes.txt"], r"cannot read style image .*notes"),
+    "absurd size": (["--height", "100000", "--width", "100000"],
+                    r"100000x100000 needs about [\d.]+ GiB of memory"),
+    "no iterations": (["--iterations", "0"], r"--iterations must be at least 1, got 0"),
+    "negative learning rate": (["--learning-rate", "-1"], r"--learning-rate must be positive"),
+    "unknown layer": (["--content-layer", "relu9_9"], r"unknown layer name\(s\) relu9_9"),
+    "weights per layer": (["--style-layer-weights", "1", "2"],
+                          r"--style-layer-weights has 2 values for 5 style layers"),
+    "output is a file": (["--output-dir", "{tmp}/notes.txt"], r"output directory .* is a file"),
+    "output under a file": (["--output-dir", "{tmp}/notes.txt/out"],
+                            r"output directory .* is not writable"),
+    "bad vgg file": (["--vgg", "{tmp}/notes.txt"], r"cannot read VGG file .*notes\.txt"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_is_one_line_and_exit_2_and_loses_nothing(case, finished, tmp_path, capsys):
+    args, out = finished
+    (tmp_path / "notes.txt").write_text("not an image")
+    extra, pattern = BAD_INPUT[case]
+    before = snapshot(out)
+    code, stdout, err = run_cli([*args, *[a.format(tmp=tmp_path) for a in extra]], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert re.search(pattern, err), err
+    assert snapshot(out) == before
+    assert (tmp_path / "notes.txt").read_text() == "not an image"
+
+
+def test_offline_download_names_url_cache_and_option(monkeypatch, tmp_path, image_files, capsys):
+    url = f"http://127.0.0.1:{closed_port()}/imagenet-vgg-verydeep-19.mat"
+    monkeypatch.setenv("TF1CNN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TF1CNN_VGG_URL", url)
+    content, style = image_files
+    code, _, err = run_cli(["--content", content, "--style", style, "--output-dir",
+                            str(tmp_path / "out"), *TINY], capsys)
+    assert code == 2
+    assert url in err and str(tmp_path / "cache") in err and "--vgg PATH" in err
+    assert not (tmp_path / "cache" / "imagenet-vgg-verydeep-19.mat").exists()
+
+
+def test_corrupt_checkpoint_is_reported_and_kept(finished, capsys):
+    args, out = finished
+    data = sorted((out / "checkpoints").glob("*.data-*"))[-1]
+    data.write_bytes(b"\0" * 16)
+    before = snapshot(out)
+    code, _, err = run_cli([*args, "--iterations", "6"], capsys)
+    assert code == 2
+    assert "cannot be restored" in err and "move" in err
+    assert snapshot(out) == before
+
+
+def test_help_lists_every_option_with_its_default(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--content", "--style-layer-weights", "--noise-ratio", "--pooling", "--seed"):
+        assert option in text
+    assert "(default: 2.0)" in text and "(default: 300)" in text
+
+
+def test_importing_the_cli_loads_no_tensorflow(tmp_path):
+    """--help and bad options answer at once: TensorFlow loads only when a run starts."""
+    code = "import sys, tf1cnn.style_transfer.cli; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr

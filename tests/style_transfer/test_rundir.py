@@ -1,0 +1,71 @@
+"""The output folder: resume only with equal settings, and never lose an earlier run."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.style_transfer.rundir import RunDir
+
+SETTINGS = {"height": 250, "style_weight": 1.0, "content_sha256": "aa"}
+
+
+def finished_run(tmp_path):
+    run = RunDir(str(tmp_path / "out"))
+    run.check_writable()
+    run.save_settings({"output_dir": run.path}, SETTINGS)
+    (tmp_path / "out" / "checkpoints").mkdir()
+    (tmp_path / "out" / "checkpoints" / "checkpoint").write_text("x")
+    (tmp_path / "out" / "step_0001.png").write_bytes(b"png")
+    (tmp_path / "out" / "notes.txt").write_text("the user's own file")
+    return run
+
+
+def test_new_folder_starts_fresh(tmp_path):
+    run = RunDir(str(tmp_path / "a" / "b"))
+    run.check_writable()
+    assert run.prepare(SETTINGS) == (False, "new run")
+
+
+def test_equal_settings_resume_and_move_nothing(tmp_path):
+    run = finished_run(tmp_path)
+    assert run.prepare(dict(SETTINGS)) == (True, "settings match the saved run")
+    assert (tmp_path / "out" / "step_0001.png").exists()
+
+
+def test_changed_settings_archive_the_earlier_run_and_say_why(tmp_path):
+    run = finished_run(tmp_path)
+    resume, reason = run.prepare(dict(SETTINGS, style_weight=2.0))
+    assert not resume
+    assert reason.startswith("settings changed: style_weight 1.0 -> 2.0; earlier run moved to ")
+    (archived,) = (tmp_path / "out" / "archive").iterdir()
+    assert sorted(p.name for p in archived.iterdir()) == ["checkpoints", "config.json",
+                                                          "step_0001.png"]
+    assert json.loads((archived / "config.json").read_text())["settings"] == SETTINGS
+    assert (tmp_path / "out" / "notes.txt").read_text() == "the user's own file"
+    assert run.saved_settings() is None
+
+
+def test_unreadable_settings_count_as_different(tmp_path):
+    run = finished_run(tmp_path)
+    (tmp_path / "out" / "config.json").write_text("{ broken")
+    resume, reason = run.prepare(SETTINGS)
+    assert not resume and "settings changed" in reason
+
+
+def test_files_without_settings_are_archived(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "result.png").write_bytes(b"png")
+    resume, reason = RunDir(str(tmp_path / "out")).prepare(SETTINGS)
+    assert not resume and "with no config.json" in reason
+    assert len(list((tmp_path / "out" / "archive").iterdir())) == 1
+
+
+def test_output_path_that_is_a_file(tmp_path):
+    (tmp_path / "f").write_text("keep me")
+    with pytest.raises(UsageError, match=r"output directory .*f is a file"):
+        RunDir(str(tmp_path / "f")).check_writable()
+    with pytest.raises(UsageError, match=r"output directory .*f/sub is not writable"):
+        RunDir(str(tmp_path / "f" / "sub")).check_writable()
+    assert (tmp_path / "f").read_text() == "keep me"
