@@ -8,7 +8,8 @@ default (the bundled grace_hopper.jpg and style_waves.png, 250x333, 300 Adam ste
 printing its progress lines and wall time, then writes into docs/images/:
 
 * style_result_vgg16_hed.png: the run's result.png;
-* style_sheet_vgg16_hed.png: content | style | result, each resized to the result's height.
+* style_sheet_vgg16_hed.png: content | style | result, each resized to the result's height,
+  stored with a 256-colour palette to stay small (about 180 KB instead of 480 KB).
 
 Not part of the test run. Takes a few minutes on two CPU cores.
 """
@@ -64,6 +65,7 @@ def main(argv=None) -> int:
     shutil.copyfile(result, IMAGES / "style_result_vgg16_hed.png")
     height = Image.open(result).height
     picture = sheet([cli.sample(cli.SAMPLE_CONTENT), cli.sample(cli.SAMPLE_STYLE), result], height)
+    picture = picture.quantize(256, method=Image.Quantize.MEDIANCUT)
     picture.save(IMAGES / "style_sheet_vgg16_hed.png", optimize=True)
     for name in ("style_result_vgg16_hed.png", "style_sheet_vgg16_hed.png"):
         print(f"wrote docs/images/{name} ({(IMAGES / name).stat().st_size // 1024} KB)")

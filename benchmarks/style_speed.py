@@ -4,24 +4,31 @@
         [--steps 20] [--repeats 3] [--warmup 5] [--intra N] [--inter N] [--no-head]
 
 Without ``--vgg`` it builds once, and caches under ``--cache``, a VGG19 MatConvNet file with
-random weights of the real shapes (same FLOPs; with the fc6-fc8 head by default, ~575 MB like
-the real file). Each size runs in its own worker subprocess, so that the peak memory (VmHWM of
-the worker) is that of one size: it builds a ``Stylizer`` with the default ``StyleConfig`` on
-uniform-noise content and style images, runs ``--warmup`` steps, then times ``--repeats`` blocks
-of ``--steps`` plain ``session.run(train_op)`` calls (driven directly, without the log-step
-fetches, summaries and checkpoints of ``Stylizer.steps``) and reports the median ms/iteration.
-Effective GFLOP/s = ``vgg.flops`` (convolutions, forward + backward to the image) of the trunk up
-to relu5_1 / time per iteration. A 4096^3 fp32 matmul in a TF1 Session (2 n^3 FLOPs, median of
-several runs) is measured in its own subprocess before and after every size, and each size's
-ratio uses the mean of the two matmul figures beside it. ``--intra``/``--inter`` set
-``tf.config.threading``, which a default ``tf.compat.v1.Session`` (the Stylizer's) inherits.
-Prints a table and, last, one JSON line with every figure.
+random weights of the real shapes (same FLOPs; with the fc6-fc8 head unless ``--no-head``,
+~575 MB like the real file). Each size runs in its own worker subprocess, so that its peak
+memory (VmHWM) is that of one size: the worker builds a ``Stylizer`` with the default
+``StyleConfig`` on uniform-noise content and style images, runs ``--warmup`` steps, then times
+``--repeats`` blocks of ``--steps`` plain ``stylizer.session.run(stylizer.train_op)`` calls
+(driven directly: no log-step fetches, summaries or checkpoints) and reports the median
+ms/iteration. "load MB" is the peak while reading the .mat file; "est. MB" is
+``stylize.memory_estimate``. GFLOP/s = ``vgg.flops`` of the trunk up to relu5_1 (convolutions,
+forward + backward to the image; the Gram matmuls are not counted) / time per iteration.
+
+A 4096^3 fp32 matmul in a TF1 Session (2 n^3 FLOPs, median of several runs) runs in its own
+subprocess before and after every size; a size's ratio uses the mean of the two beside it.
+"others" is the number of cores that other processes kept busy meanwhile: figures measured
+with more than ~0.1 are disturbed. ``--intra``/``--inter`` set ``tf.config.threading``, which a
+default ``tf.compat.v1.Session`` (the Stylizer's) inherits; environment variables such as
+``TF_ENABLE_ONEDNN_OPTS=1`` reach the workers (TF leaves oneDNN off on CPUs without AVX-512, and
+Eigen's 4096^3 matmul then reaches only about half of what oneDNN's does: compare both). Prints
+a table, then one JSON line of all figures.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,13 +67,31 @@ def vm_hwm() -> int:
     return 0
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds used so far by the whole machine (/proc/stat) and by our waited-for children."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:9]]
+        machine = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle, iowait
+    except (OSError, ValueError):
+        machine = float("nan")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return machine, usage.ru_utime + usage.ru_stime
+
+
 def setup_tf(args: argparse.Namespace) -> dict[str, Any]:
     """Import TensorFlow in a worker, apply the thread settings and describe them."""
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(args.intra)
     tf.config.threading.set_inter_op_parallelism_threads(args.inter)
+    try:  # TF's own answer: off by default on CPUs without AVX-512, such as AMD EPYC
+        from tensorflow.python.util import _pywrap_util_port
+        onednn = "on" if _pywrap_util_port.IsMklEnabled() else "off"
+    except (ImportError, AttributeError):
+        onednn = "unknown"
     return {"tf": tf.__version__, "cpus": os.cpu_count(), "intra": args.intra,
-            "inter": args.inter, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")}
+            "inter": args.inter, "onednn": onednn,
+            "onednn_env": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")}
 
 
 def style_worker(args: argparse.Namespace) -> dict[str, Any]:
@@ -146,8 +171,14 @@ def spawn(args: argparse.Namespace, *extra: str) -> dict[str, Any]:
     command = [sys.executable, os.path.abspath(__file__), "--intra", str(args.intra),
                "--inter", str(args.inter), "--matmul-n", str(args.matmul_n),
                "--matmul-runs", str(args.matmul_runs), *extra]
+    (machine, ours), start = cpu_seconds(), time.perf_counter()
     done = subprocess.run(command, stdout=subprocess.PIPE, check=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    machine_end, ours_end = cpu_seconds()
+    # Cores kept busy by other processes meanwhile: > ~0.1 means the figures are disturbed.
+    result["other_cores"] = max(0.0, (machine_end - machine) - (ours_end - ours)) / (
+        time.perf_counter() - start)
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,20 +197,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         matmuls.append(spawn(args, "--worker", "matmul"))
         result["matmul_gflops"] = (matmuls[-2]["gflops"] + matmuls[-1]["gflops"]) / 2
         result["ratio"] = result["gflops"] / result["matmul_gflops"]
+        print(f"{size}: {result['ms']:.0f} ms/iter, ratio {result['ratio']:.3f}",
+              file=sys.stderr, flush=True)
         results.append(result)
     first = matmuls[0]
     print(f"TensorFlow {first['tf']}, {first['cpus']} CPUs, intra_op={args.intra} "
-          f"inter_op={args.inter} (0 = TF default), TF_ENABLE_ONEDNN_OPTS={first['onednn']}")
-    print(f"matmul {args.matmul_n}^3 GFLOP/s, in run order: "
-          + ", ".join(f"{m['gflops']:.1f}" for m in matmuls))
+          f"inter_op={args.inter} (0 = TF default), oneDNN {first['onednn']} "
+          f"(TF_ENABLE_ONEDNN_OPTS={first['onednn_env']})")
+    print(f"matmul {args.matmul_n}^3 GFLOP/s (other processes' cores), in run order: "
+          + ", ".join(f"{m['gflops']:.1f} ({m['other_cores']:.2f})" for m in matmuls))
     header = ("size", "ms/iter", "GFLOP", "GFLOP/s", "mm GFLOP/s", "ratio", "peak MB",
-              "load MB", "est. MB", "peak/est")
+              "load MB", "est. MB", "peak/est", "others")
     print("".join(f"{h:>11}" for h in header))
     for r in results:
         row = (r["size"], f"{r['ms']:.0f}", f"{r['gflop']:.1f}", f"{r['gflops']:.1f}",
                f"{r['matmul_gflops']:.1f}", f"{r['ratio']:.3f}", f"{r['peak_mb']:.0f}",
                f"{r['load_peak_mb']:.0f}", f"{r['estimate_mb']:.0f}",
-               f"{r['peak_mb'] / r['estimate_mb']:.2f}")
+               f"{r['peak_mb'] / r['estimate_mb']:.2f}", f"{r['other_cores']:.2f}")
         print("".join(f"{c:>11}" for c in row))
     print(json.dumps({"vgg": vgg_path, "steps": args.steps, "repeats": args.repeats,
                       "matmul": matmuls, "sizes": results}))

@@ -105,7 +105,10 @@ def run(config: StyleConfig) -> int:
     config.check()
     config = dataclasses.replace(config, content=config.content or sample(SAMPLE_CONTENT),
                                  style=config.style or sample(SAMPLE_STYLE))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
+    # Both are read when TensorFlow loads. oneDNN's kernels make a step about 1.4x faster on
+    # the 2-core AMD machines this was measured on, where TensorFlow leaves them off by default.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     from . import download, images, matconvnet, stylize, vgg
     from .rundir import RunDir
 

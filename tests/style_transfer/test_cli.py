@@ -188,3 +188,10 @@ def test_importing_the_cli_loads_no_tensorflow(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_bundled_samples_are_installed_and_readable():
+    from tf1cnn.style_transfer import images
+
+    for name in (cli.SAMPLE_CONTENT, cli.SAMPLE_STYLE):
+        assert images.read_rgb(cli.sample(name)).shape[2] == 3
