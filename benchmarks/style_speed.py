@@ -1,27 +1,23 @@
 """Speed and peak memory of the Gatys optimisation step, against a large matmul on the same CPU.
 
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/style_speed.py [--vgg PATH] [--sizes 250x333 512x512]
-        [--steps 20] [--repeats 3] [--warmup 5] [--intra N] [--inter N] [--no-head]
+        [--steps 20] [--repeats 3] [--warmup 5] [--no-head]
 
-Without ``--vgg`` it builds once, and caches under ``--cache``, a VGG19 MatConvNet file with
-random weights of the real shapes (same FLOPs; with the fc6-fc8 head unless ``--no-head``,
-~575 MB like the real file). Each size runs in its own worker subprocess, so that its peak
-memory (VmHWM) is that of one size: the worker builds a ``Stylizer`` with the default
-``StyleConfig`` on uniform-noise content and style images, runs ``--warmup`` steps, then times
-``--repeats`` blocks of ``--steps`` plain ``stylizer.session.run(stylizer.train_op)`` calls
-(driven directly: no log-step fetches, summaries or checkpoints) and reports the median
-ms/iteration. "load MB" is the peak while reading the .mat file; "est. MB" is
-``stylize.memory_estimate``. GFLOP/s = ``vgg.flops`` of the trunk up to relu5_1 (convolutions,
-forward + backward to the image; the Gram matmuls are not counted) / time per iteration.
+Without ``--vgg`` it builds once, cached under ``--cache``, a VGG19 MatConvNet file of the real
+shapes with random weights (same FLOPs; ~575 MB with the fc6-fc8 head, unless ``--no-head``).
+Each size runs in its own worker subprocess, so that the peak memory (VmHWM; "load MB" is the
+peak while reading the .mat) is that of one size: it builds a ``Stylizer`` with the default
+``StyleConfig`` on uniform-noise images, runs ``--warmup`` steps, then times ``--repeats``
+blocks of ``--steps`` plain ``stylizer.session.run(stylizer.train_op)`` calls (no log-step
+fetches, summaries or checkpoints) and reports the median ms/iteration. GFLOP/s = ``vgg.flops``
+of the trunk to relu5_1 (convolutions, forward + backward to the image; Gram matmuls not
+counted) / time. A 4096^3 fp32 matmul in a TF1 Session (median of several runs) runs in its own
+subprocess before and after each size; the ratio uses the mean of the two. "others" = cores
+other processes kept busy meanwhile: above ~0.1 the figures are disturbed.
 
-A 4096^3 fp32 matmul in a TF1 Session (2 n^3 FLOPs, median of several runs) runs in its own
-subprocess before and after every size; a size's ratio uses the mean of the two beside it.
-"others" is the number of cores that other processes kept busy meanwhile: figures measured
-with more than ~0.1 are disturbed. ``--intra``/``--inter`` set ``tf.config.threading``, which a
-default ``tf.compat.v1.Session`` (the Stylizer's) inherits; environment variables such as
-``TF_ENABLE_ONEDNN_OPTS=1`` reach the workers (TF leaves oneDNN off on CPUs without AVX-512, and
-Eigen's 4096^3 matmul then reaches only about half of what oneDNN's does: compare both). Prints
-a table, then one JSON line of all figures.
+Both workers use the Stylizer's own ``stylize.session_config()``. Like the CLI it sets ``TF_ENABLE_ONEDNN_OPTS=1`` unless the
+environment has it; ``=0`` gives TensorFlow's default on CPUs without AVX-512 (Eigen kernels,
+whose 4096^3 matmul reaches about half of oneDNN's there). Prints a table, then one JSON line.
 """
 from __future__ import annotations
 
@@ -51,8 +47,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--matmul-n", type=int, default=4096)
     parser.add_argument("--matmul-runs", type=int, default=5)
-    parser.add_argument("--intra", type=int, default=0, help="intra-op threads; 0: TF default")
-    parser.add_argument("--inter", type=int, default=0, help="inter-op threads; 0: TF default")
     parser.add_argument("--worker", choices=("style", "matmul"), help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -79,23 +73,24 @@ def cpu_seconds() -> tuple[float, float]:
     return machine, usage.ru_utime + usage.ru_stime
 
 
-def setup_tf(args: argparse.Namespace) -> dict[str, Any]:
-    """Import TensorFlow in a worker, apply the thread settings and describe them."""
+def setup_tf() -> tuple[Any, dict[str, Any]]:
+    """In a worker: the Stylizer's session ConfigProto and a description of the settings."""
     import tensorflow as tf
-    tf.config.threading.set_intra_op_parallelism_threads(args.intra)
-    tf.config.threading.set_inter_op_parallelism_threads(args.inter)
+    from tf1cnn.style_transfer import stylize
+    config = stylize.session_config()
     try:  # TF's own answer: off by default on CPUs without AVX-512, such as AMD EPYC
         from tensorflow.python.util import _pywrap_util_port
         onednn = "on" if _pywrap_util_port.IsMklEnabled() else "off"
     except (ImportError, AttributeError):
         onednn = "unknown"
-    return {"tf": tf.__version__, "cpus": os.cpu_count(), "intra": args.intra,
-            "inter": args.inter, "onednn": onednn,
-            "onednn_env": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")}
+    return config, {"tf": tf.__version__, "cpus": os.cpu_count(),
+                    "intra": config.intra_op_parallelism_threads,
+                    "inter": config.inter_op_parallelism_threads, "onednn": onednn,
+                    "onednn_env": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")}
 
 
 def style_worker(args: argparse.Namespace) -> dict[str, Any]:
-    info = setup_tf(args)
+    _, info = setup_tf()
     import numpy as np
     from tf1cnn.style_transfer import matconvnet, stylize, vgg
     from tf1cnn.style_transfer.config import StyleConfig
@@ -127,7 +122,7 @@ def style_worker(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def matmul_worker(args: argparse.Namespace) -> dict[str, Any]:
-    info = setup_tf(args)
+    config, info = setup_tf()
     import tensorflow as tf
     n = args.matmul_n
     graph = tf.Graph()
@@ -137,7 +132,7 @@ def matmul_worker(args: argparse.Namespace) -> dict[str, Any]:
         product = tf.matmul(a, b).op  # run as a target: nothing is copied out
         init = tf.compat.v1.global_variables_initializer()
     times = []
-    with tf.compat.v1.Session(graph=graph) as sess:
+    with tf.compat.v1.Session(graph=graph, config=config) as sess:
         sess.run(init)
         for index in range(args.matmul_runs + 2):  # two warm-up runs
             start = time.perf_counter()
@@ -168,8 +163,7 @@ def build_vgg(args: argparse.Namespace) -> str:
 
 
 def spawn(args: argparse.Namespace, *extra: str) -> dict[str, Any]:
-    command = [sys.executable, os.path.abspath(__file__), "--intra", str(args.intra),
-               "--inter", str(args.inter), "--matmul-n", str(args.matmul_n),
+    command = [sys.executable, os.path.abspath(__file__), "--matmul-n", str(args.matmul_n),
                "--matmul-runs", str(args.matmul_runs), *extra]
     (machine, ours), start = cpu_seconds(), time.perf_counter()
     done = subprocess.run(command, stdout=subprocess.PIPE, check=True, text=True)
@@ -187,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         worker = style_worker if args.worker == "style" else matmul_worker
         print(json.dumps(worker(args)), flush=True)
         return 0
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the CLI does; the workers inherit
     vgg_path = args.vgg or build_vgg(args)
     matmuls = [spawn(args, "--worker", "matmul")]
     results = []
@@ -201,8 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr, flush=True)
         results.append(result)
     first = matmuls[0]
-    print(f"TensorFlow {first['tf']}, {first['cpus']} CPUs, intra_op={args.intra} "
-          f"inter_op={args.inter} (0 = TF default), oneDNN {first['onednn']} "
+    print(f"TensorFlow {first['tf']}, {first['cpus']} CPUs, session intra_op={first['intra']} "
+          f"inter_op={first['inter']} (0 = TF default), oneDNN {first['onednn']} "
           f"(TF_ENABLE_ONEDNN_OPTS={first['onednn_env']})")
     print(f"matmul {args.matmul_n}^3 GFLOP/s (other processes' cores), in run order: "
           + ", ".join(f"{m['gflops']:.1f} ({m['other_cores']:.2f})" for m in matmuls))

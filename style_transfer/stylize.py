@@ -31,11 +31,13 @@ from .matconvnet import Layer
 
 log = logging.getLogger(__name__)
 
-# Peak resident memory ~= FIXED_BYTES + weights x WEIGHT_COPIES + activations x ACTIVATION_COPIES,
-# fitted to peaks measured by benchmarks/style_speed.py on this project's 2-core CPU machine.
-FIXED_BYTES = 600 * 2**20
+# Peak resident memory ~= FIXED_BYTES + weights x WEIGHT_COPIES + activations x ACTIVATION_COPIES.
+# FIXED_BYTES covers the TensorFlow runtime and reading a full 535 MB VGG19 file. Set from the
+# peaks benchmarks/style_speed.py measured (2.0 GB at 250x333, 2.2 GB at 512x512), erring high:
+# it estimates 2.1 and 2.9 GB there.
+FIXED_BYTES = 1536 * 2**20
 WEIGHT_COPIES = 3
-ACTIVATION_COPIES = 4
+ACTIVATION_COPIES = 2
 
 
 @dataclasses.dataclass(frozen=True)
