@@ -15,9 +15,10 @@ counted) / time. A 4096^3 fp32 matmul in a TF1 Session (median of several runs) 
 subprocess before and after each size; the ratio uses the mean of the two. "others" = cores
 other processes kept busy meanwhile: above ~0.1 the figures are disturbed.
 
-Both workers use the Stylizer's own ``stylize.session_config()``. Like the CLI it sets ``TF_ENABLE_ONEDNN_OPTS=1`` unless the
-environment has it; ``=0`` gives TensorFlow's default on CPUs without AVX-512 (Eigen kernels,
-whose 4096^3 matmul reaches about half of oneDNN's there). Prints a table, then one JSON line.
+Both workers use the Stylizer's own ``stylize.session_config()``. Like the CLI it sets
+``TF_ENABLE_ONEDNN_OPTS=1`` unless the environment has it; ``=0`` gives TensorFlow's default
+on CPUs without AVX-512 (Eigen kernels, whose 4096^3 matmul reaches about half of oneDNN's
+there). Prints a table, then one JSON line.
 """
 from __future__ import annotations
 

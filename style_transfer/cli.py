@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import os
 import pathlib
@@ -92,14 +91,6 @@ def sample(name: str) -> str:
     return str(pathlib.Path(__file__).resolve().parents[1] / "data" / name)
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def run(config: StyleConfig) -> int:
     """Check everything, then optimise, printing one line per logged step."""
     config.check()
@@ -123,13 +114,10 @@ def run(config: StyleConfig) -> int:
     content = images.fit(content_pixels, config.height, config.width)
     style = images.fit(style_pixels, config.height, config.width)
 
-    weights = hashlib.sha256()
-    for layer in layers:
-        if layer.kind == "conv":
-            weights.update(layer.weights.tobytes())
-            weights.update(layer.bias.tobytes())
-    settings = dict(config.run_settings(), content_sha256=_sha256(config.content),
-                    style_sha256=_sha256(config.style), weights_sha256=weights.hexdigest())
+    settings = dict(config.run_settings(),
+                    content_sha256=download.file_sha256(config.content),
+                    style_sha256=download.file_sha256(config.style),
+                    weights_sha256=vgg.weights_sha256(layers))
     resolved = dict(dataclasses.asdict(config), vgg=vgg_path)
     print("config: " + json.dumps(resolved), flush=True)
 

@@ -113,7 +113,7 @@ def fetch(url: str, dest: Path, size: int, sha256: str, *, progress: bool = True
     if have > size:
         part.unlink()
         raise _error(url, dest, f"expected {size} bytes, found at least {have}")
-    found = _sha256(part)
+    found = file_sha256(part)
     if found != sha256.lower():
         part.unlink()
         raise _error(url, dest, f"expected SHA-256 {sha256.lower()}, found {found}")
@@ -160,7 +160,8 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's contents, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):

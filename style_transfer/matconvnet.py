@@ -68,8 +68,8 @@ def _filters(struct, name: str) -> tuple[np.ndarray, np.ndarray]:
     if "weights" in fields:
         cell = np.asarray(struct.weights, dtype=object).ravel()
         if cell.size != 2:
-            raise ModelFileError(
-                f"layer {name}: expected weights {{filters, biases}} (2 entries), found {cell.size}")
+            raise ModelFileError(f"layer {name}: expected weights {{filters, biases}} "
+                                 f"(2 entries), found {cell.size}")
         kernel, bias = cell[0], cell[1]
     elif "filters" in fields and "biases" in fields:
         kernel, bias = struct.filters, struct.biases

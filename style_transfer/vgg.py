@@ -12,6 +12,7 @@ layers with random weights for tests and speed benchmarks.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -70,6 +71,16 @@ def activation_bytes(layers: Sequence[Layer], height: int, width: int) -> int:
 def weight_bytes(layers: Sequence[Layer]) -> int:
     return sum(layer.weights.nbytes + layer.bias.nbytes for layer in layers
                if layer.kind == "conv")
+
+
+def weights_sha256(layers: Sequence[Layer]) -> str:
+    """Hex SHA-256 of the filters and biases: identifies a network whatever file it came from."""
+    digest = hashlib.sha256()
+    for layer in layers:
+        if layer.kind == "conv":
+            digest.update(layer.weights.tobytes())
+            digest.update(layer.bias.tobytes())
+    return digest.hexdigest()
 
 
 class VGG:

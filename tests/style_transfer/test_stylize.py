@@ -20,7 +20,8 @@ def optimise(layers, pictures, config, folder, resume=False):
         return records, run.current_image()
 
 
-def test_loss_falls_and_records_follow_the_schedule(tiny_layers, pictures, tiny_config, tmp_path):
+def test_loss_falls_and_records_follow_the_schedule(tiny_layers, pictures, tiny_config,
+                                                    tmp_path):
     records, final = optimise(tiny_layers, pictures, tiny_config, tmp_path)
     assert [r.step for r in records] == [1, 2, 3, 4, 5, 10, 20, 30]
     losses = [r.total_loss for r in records]
@@ -40,12 +41,10 @@ def test_schedule_is_the_tutorials():
 
 
 def test_resumed_run_equals_an_uninterrupted_one(tiny_layers, pictures, tiny_config, tmp_path):
-    _, straight = optimise(tiny_layers, pictures, dataclasses.replace(tiny_config, iterations=12),
-                           tmp_path / "straight")
-    first, _ = optimise(tiny_layers, pictures, dataclasses.replace(tiny_config, iterations=5),
-                        tmp_path / "split")
-    second, resumed = optimise(tiny_layers, pictures, dataclasses.replace(tiny_config, iterations=12),
-                               tmp_path / "split", resume=True)
+    short, long = (dataclasses.replace(tiny_config, iterations=n) for n in (5, 12))
+    _, straight = optimise(tiny_layers, pictures, long, tmp_path / "straight")
+    first, _ = optimise(tiny_layers, pictures, short, tmp_path / "split")
+    second, resumed = optimise(tiny_layers, pictures, long, tmp_path / "split", resume=True)
     assert first[-1].step == 5 and [r.step for r in second] == [10, 12]
     # Adam's moments are restored too; a restart from the image alone would differ.
     np.testing.assert_allclose(resumed, straight, rtol=1e-4, atol=1e-2)
@@ -61,7 +60,7 @@ def test_initial_image_is_seeded_noise_blended_with_content(pictures, tiny_confi
     assert noise.min() >= -20 and noise.max() <= 20 and noise.std() > 10
 
 
-def test_absurd_size_is_refused_with_an_estimate(tiny_layers):
+def test_absurd_size_is_refused_with_an_estimate():
     layers = vgg.trunk(vgg.random_layers(19, width_divisor=1), ["relu5_1"])
     with pytest.raises(UsageError, match=r"^100000x100000 needs about [\d.]+ GiB of memory, and "
                                          r"[\d.]+ GiB is available; use a smaller"):
