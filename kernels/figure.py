@@ -1,0 +1,117 @@
+"""The demo's picture: the input and each feature map in one matplotlib gridspec figure.
+
+Every panel is drawn on the same fixed scale, 0 black and 1 white, with values outside [0, 1]
+clipped (matplotlib clips RGB floats that way anyway; grey maps get vmin=0, vmax=1 instead of
+the tutorial's per-map stretch). So a blur with gain 9 shows as white, and negative responses
+(the dark side of an edge) as black. Each title gives the map's true value range.
+
+``draw`` fills any matplotlib Figure: a bare ``matplotlib.figure.Figure`` renders headless
+through Agg for ``save``; the CLI passes a pyplot figure for ``--show``. ``check_writable``
+probes the output path before any work. Nothing here imports TensorFlow.
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+from typing import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image, PngImagePlugin
+
+from tf1cnn.style_transfer.errors import UsageError
+
+PANEL_INCHES = 2.2  # width of one panel: 220 pixels at the default 100 dpi
+TITLE_INCHES = 0.35  # height of a two-line title
+COLUMNS = 3
+
+
+def panels(image: np.ndarray, maps: Mapping[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    """(title, pixels) for the input and then each map, titles naming size and value range."""
+    def describe(pixels):
+        return (f"{pixels.shape[1]}x{pixels.shape[0]}, "
+                f"values {pixels.min():.3g} to {pixels.max():.3g}")
+    out = [(f"input ({'rgb' if image.shape[2] == 3 else 'grey'})\n{describe(image)}", image)]
+    out += [(f"{name}\n{describe(pixels)}", pixels) for name, pixels in maps.items()]
+    return out
+
+
+def draw(figure, tiles: Sequence[tuple[str, np.ndarray]], columns: int = COLUMNS):
+    """Lay ``tiles`` out on a gridspec of ``columns`` columns, row by row; return ``figure``.
+
+    The panels take the aspect ratio of the first tile (the input); constrained layout keeps
+    the titles clear of each other.
+    """
+    columns = max(1, min(columns, len(tiles)))
+    rows = math.ceil(len(tiles) / columns)
+    height, width = tiles[0][1].shape[:2]
+    figure.set_layout_engine("constrained")
+    figure.set_size_inches(PANEL_INCHES * columns,
+                           rows * (PANEL_INCHES * height / width + TITLE_INCHES))
+    grid = figure.add_gridspec(rows, columns)
+    for index, (title, pixels) in enumerate(tiles):
+        axes = figure.add_subplot(grid[index // columns, index % columns])
+        if pixels.shape[2] == 1:
+            axes.imshow(pixels[:, :, 0], cmap="gray", vmin=0.0, vmax=1.0)
+        else:
+            axes.imshow(np.clip(pixels, 0.0, 1.0))
+        axes.set_title(title, fontsize=8)
+        axes.axis("off")
+    return figure
+
+
+def check_writable(path: str) -> None:
+    """Raise UsageError, with the fix, unless a PNG can be written at ``path``."""
+    if os.path.isdir(path):
+        raise UsageError(f"--output is a directory: {path}; give a file name inside it")
+    if not path.lower().endswith(".png"):
+        raise UsageError(f"--output must be a .png file, got {path}")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {path}: folder {folder} does not exist; create it or "
+                         f"choose another --output")
+    try:
+        handle, probe = tempfile.mkstemp(suffix=".png", dir=folder)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}; choose another "
+                         f"--output") from None
+    os.close(handle)
+    os.unlink(probe)
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise UsageError(f"cannot overwrite {path}: permission denied")
+
+
+def save(figure, path: str, dpi: int, metadata: Mapping[str, str] | None = None) -> None:
+    """Write ``figure`` to ``path`` as PNG through a temporary file, so no half image is left.
+
+    matplotlib writes RGBA; the figure is opaque, so the PNG keeps RGB, or one grey channel
+    when every pixel is grey, which makes it 2-4 times smaller. ``metadata`` goes into text
+    chunks.
+    """
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    picture = Image.open(buffer).convert("RGB")
+    pixels = np.asarray(picture)
+    if (pixels == pixels[:, :, :1]).all():
+        picture = picture.convert("L")
+    info = PngImagePlugin.PngInfo()
+    for key, value in (metadata or {}).items():
+        info.add_text(key, value)
+    handle, temporary = tempfile.mkstemp(suffix=".png", dir=os.path.dirname(path) or ".")
+    os.close(handle)
+    try:
+        picture.save(temporary, format="PNG", optimize=True, pnginfo=info)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp made it private; give it normal rights
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def new_figure() -> Figure:
+    """A figure that belongs to no GUI: drawing and saving it works headless."""
+    return Figure()
