@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 # Peak resident memory ~= FIXED_BYTES + weights x WEIGHT_COPIES + activations x ACTIVATION_COPIES.
 # FIXED_BYTES covers the TensorFlow runtime and reading a full 535 MB VGG19 file. Set from the
-# peaks benchmarks/style_speed.py measured (2.0 GB at 250x333, 2.2 GB at 512x512), erring high:
-# it estimates 2.1 and 2.9 GB there.
-FIXED_BYTES = 1536 * 2**20
+# peaks benchmarks/style_speed.py and a 300-step run measured (1.8-2.1 GB at 250x333, 2.2-2.3 GB
+# at 512x512, +-200 MB between identical runs): it estimates 2.3 and 3.1 GB there.
+FIXED_BYTES = 1792 * 2**20
 WEIGHT_COPIES = 3
 ACTIVATION_COPIES = 2
 
@@ -203,8 +203,10 @@ class Stylizer:
 
     def save_checkpoint(self) -> str:
         with self.graph.as_default():  # Saver takes the default graph's mode, not the session's
+            # No .meta file: it would hold the VGG constants (55 MB a save), and resume()
+            # rebuilds the graph in code, restoring only the variables.
             return self.saver.save(self.session, os.path.join(self.checkpoint_dir, "style"),
-                                   global_step=self.step)
+                                   global_step=self.step, write_meta_graph=False)
 
     def steps(self) -> Iterator[Progress]:
         """Optimise up to ``config.iterations``, yielding a record at each logged step.
