@@ -15,13 +15,13 @@ import argparse
 import dataclasses
 import json
 import os
-import pathlib
 import sys
 import typing
 from typing import Sequence
 
 import numpy as np
 
+from tf1cnn.style_transfer.cli import DefaultsFormatter, sample
 from tf1cnn.style_transfer.errors import UsageError
 
 from . import figure
@@ -52,15 +52,6 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
-    """Show defaults, except the None of options whose help says what omitting them does."""
-
-    def _get_help_string(self, action):
-        if action.default is None or isinstance(action, argparse._StoreTrueAction):
-            return action.help
-        return super()._get_help_string(action)
-
-
 def _whole_number(text: str) -> int:
     try:
         return int(text)
@@ -70,7 +61,7 @@ def _whole_number(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tf1cnn-kernels", formatter_class=_Defaults, allow_abbrev=False,
+    parser = _Parser(prog="tf1cnn-kernels", formatter_class=DefaultsFormatter, allow_abbrev=False,
                      description="Hand-made 3x3 kernels applied to an image with one TF1 "
                                  "conv2d; writes the input and the feature maps as a figure.")
     hints = typing.get_type_hints(DemoConfig)
@@ -103,11 +94,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-
-def sample(name: str) -> str:
-    """Path of a bundled sample image: data/ sits beside this package, installed or not."""
-    return str(pathlib.Path(__file__).resolve().parents[1] / "data" / name)
 
 
 def read_image(path: str) -> np.ndarray:

@@ -45,18 +45,19 @@ SAMPLE_CONTENT = "grace_hopper.jpg"
 SAMPLE_STYLE = "style_waves.png"
 
 
-class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
-    """Show defaults, except the None of options whose help says what omitting them does."""
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults, except the None of options whose help says what omitting them does,
+    and the False of flags."""
 
     def _get_help_string(self, action):
-        if action.default is None:
+        if action.default is None or isinstance(action, argparse._StoreTrueAction):
             return action.help
         return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tf1cnn-style", formatter_class=_Defaults, allow_abbrev=False,
+        prog="tf1cnn-style", formatter_class=DefaultsFormatter, allow_abbrev=False,
         description="Gatys neural style transfer in TF1 graph mode, as in the 2019 tutorial. "
                     "Rerun the same command to resume from the last checkpoint.")
     hints = typing.get_type_hints(StyleConfig)
