@@ -41,3 +41,16 @@ def test_our_packages_live_under_tf1cnn_and_claim_no_other_name(tmp_path):
     names, kernels = python(code, tmp_path).splitlines()
     assert names == "tf1cnn.distributed tf1cnn.kernels"
     assert kernels == "None"
+
+
+def test_imports_point_one_way_distributed_kernels_style_transfer():
+    import ast
+
+    forbidden = {"style_transfer": ("kernels", "distributed"), "kernels": ("distributed",)}
+    for package, names in forbidden.items():
+        for path in (REPO / package).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    found = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                    assert not any(n in f for n in names for f in found), \
+                        f"{package}/{path.name} imports {found}"

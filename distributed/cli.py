@@ -1,0 +1,218 @@
+"""Command line for parameter-server training: ``tf1cnn-cluster train|eval [options]``.
+
+``train`` with no cluster flags starts the tutorial's local cluster (1 ps, 3 workers on
+loopback ports) and prints one line per 500 global steps and a closing summary. With
+``--ps-hosts --worker-hosts --job-name --task-index``, or with a ``TF_CONFIG`` environment
+variable, it runs one task of a multi-host cluster instead. Rerunning resumes from the last
+checkpoint. ``eval`` restores the latest checkpoint and plots the fit to a PNG (or a window with
+``--show``). Bad input gets one ``error:`` line and exit status 2, before TensorFlow loads.
+
+Exit status of ``train``: 0 when every worker finished; 1 when one stopped early (the summary
+says which); 3 when a task lost the cluster; 130 after Ctrl-C, with a checkpoint saved.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+
+from tf1cnn.style_transfer.cli import DefaultsFormatter
+from tf1cnn.style_transfer.errors import UsageError
+
+from . import cluster as clusters
+from . import rundir
+from .config import TrainConfig
+
+HELP = {
+    "checkpoint_dir": "folder for checkpoints, summaries and run.json; a rerun resumes from it",
+    "last_step": "train until the global step reaches this (StopAtStepHook)",
+    "workers": "workers in the local cluster (ignored for one task of a multi-host cluster)",
+    "ps": "parameter servers in the local cluster (ignored likewise)",
+    "points": "data points, evenly spaced on [-1, 1]",
+    "noise": "standard deviation of the Gaussian noise on y = x^2",
+    "seed": "seed of the noise; every task must use the same",
+    "hidden": "units in the hidden ReLU layer",
+    "learning_rate": "gradient-descent learning rate",
+    "sync": "synchronous training (SyncReplicasOptimizer) instead of the tutorial's "
+            "asynchronous updates",
+    "log_every": "global steps between progress lines",
+    "checkpoint_every": "global steps between the chief's checkpoints",
+    "timeout": "seconds a task waits for the others (startup, each step, shutdown) before "
+               "exiting with an error",
+    "allow_remote": "allow a cluster with non-loopback addresses; its gRPC servers accept "
+                    "unauthenticated graphs from anyone who can reach them",
+}
+TASK_FLAGS = ("ps_hosts", "worker_hosts", "job_name", "task_index")
+EXIT_STOPPED = 1
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """Report a bad option as a UsageError: one line, exit 2."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tf1cnn-cluster", allow_abbrev=False,
+                     description="Parameter-server training of the 2019 tutorial's y = x^2 "
+                                 "regression on TF1's gRPC runtime, then an eval plot.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = commands.add_parser(
+        "train", formatter_class=DefaultsFormatter, allow_abbrev=False,
+        help="train on a local cluster, or run one task of a multi-host cluster",
+        description="With no cluster flags: start 1 ps and 3 workers on loopback and train. "
+                    "With --ps-hosts --worker-hosts --job-name --task-index (or TF_CONFIG): "
+                    "run that one task. Rerun to resume from the last checkpoint.")
+    hints = typing.get_type_hints(TrainConfig)
+    for field in dataclasses.fields(TrainConfig):
+        option = "--" + field.name.replace("_", "-")
+        if hints[field.name] is bool:
+            train.add_argument(option, action="store_true", help=HELP[field.name])
+        else:
+            train.add_argument(option, type=hints[field.name], default=field.default,
+                               help=HELP[field.name])
+    train.add_argument("--ports", type=int, nargs="+", metavar="PORT",
+                       help="local cluster ports, ps first then workers; if omitted, free ones")
+    train.add_argument("--ps-hosts", metavar="HOST:PORT,...",
+                       help="one task of a multi-host cluster: the ps addresses")
+    train.add_argument("--worker-hosts", metavar="HOST:PORT,...",
+                       help="the worker addresses; worker 0 is the chief")
+    train.add_argument("--job-name", choices=clusters.JOBS, help="this task's job")
+    train.add_argument("--task-index", type=int, help="this task's index within its job")
+    evaluate = commands.add_parser(
+        "eval", formatter_class=DefaultsFormatter, allow_abbrev=False,
+        help="restore the latest checkpoint and plot the fit",
+        description="Restore the latest checkpoint in a fresh graph, predict on the training "
+                    "x, and plot the data and the fit.")
+    evaluate.add_argument("--checkpoint-dir", default=TrainConfig.checkpoint_dir,
+                          help=HELP["checkpoint_dir"])
+    evaluate.add_argument("--output", help="the PNG to write; if omitted, fit.png in the "
+                                           "checkpoint directory")
+    evaluate.add_argument("--show", action="store_true",
+                          help="open the plot in a window instead of writing a PNG")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "eval":
+            return run_eval(args.checkpoint_dir, args.output, args.show)
+        fields = {f.name for f in dataclasses.fields(TrainConfig)}
+        config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
+        return run_train(config, args.ports, {k: getattr(args, k) for k in TASK_FLAGS})
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def resolve_task(flags: dict, environ=os.environ):
+    """(cluster, task) for one task of a multi-host cluster, or (None, None) for a local run."""
+    if any(flags[name] is not None for name in TASK_FLAGS):
+        missing = [name for name in TASK_FLAGS if flags[name] is None]
+        if missing:
+            raise UsageError("one task of a multi-host cluster needs all of --ps-hosts "
+                             "--worker-hosts --job-name --task-index; missing: "
+                             + " ".join("--" + m.replace("_", "-") for m in missing))
+        return clusters.from_flags(*(flags[name] for name in TASK_FLAGS))
+    if environ.get("TF_CONFIG"):
+        return clusters.from_tf_config(environ["TF_CONFIG"])
+    return None, None
+
+
+def run_train(config: TrainConfig, ports, flags: dict) -> int:
+    config.check()
+    cluster, task = resolve_task(flags)
+    if task is not None and ports:
+        raise UsageError("--ports is for the local cluster; a multi-host task takes its "
+                         "address from --ps-hosts/--worker-hosts or TF_CONFIG")
+    if cluster is None:
+        cluster = clusters.local_cluster(config.workers, config.ps, ports)
+        for address in cluster["ps"] + cluster["worker"]:
+            clusters.check_port_free(address)
+    else:
+        remote = clusters.non_loopback(cluster)
+        if remote and not config.allow_remote:
+            raise UsageError(f"the cluster has non-loopback addresses ({', '.join(remote)}); "
+                             f"TF's gRPC servers accept any graph from anyone who reaches "
+                             f"them, so pass --allow-remote once they are on a private network "
+                             f"or behind a firewall (see the README)")
+        if remote:
+            print(f"warning: this task's gRPC server listens on every interface of this "
+                  f"machine with no authentication; keep {', '.join(remote)} on a private "
+                  f"network or behind a firewall", file=sys.stderr, flush=True)
+        clusters.check_port_free(cluster[task.job][task.index])
+    if task is None or task.is_chief:
+        rundir.prepare(config.checkpoint_dir, config.run_settings())
+    print("config: " + json.dumps(dataclasses.asdict(config)), flush=True)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if task is None:
+        return _train_local(config, cluster)
+    return _run_task(cluster, task, config)
+
+
+def _train_local(config: TrainConfig, cluster: dict) -> int:
+    from . import launcher
+    from .results import report
+
+    summary = launcher.launch(config, cluster)
+    report(summary)
+    if summary.interrupted:
+        print("interrupted: rerun the same command to resume from the last checkpoint",
+              file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    return EXIT_STOPPED if summary.stopped else 0
+
+
+def _run_task(cluster: dict, task: clusters.Task, config: TrainConfig) -> int:
+    from . import task as tasks
+
+    if task.job == "ps":
+        try:
+            tasks.exit_when_lost(task, lambda: tasks.serve_ps(cluster, task.index,
+                                                              config.timeout))
+        except KeyboardInterrupt:
+            print(f"{task} interrupted", file=sys.stderr, flush=True)
+            return EXIT_INTERRUPTED
+        return 0
+    stop = tasks.stop_on_interrupt()
+    result = tasks.exit_when_lost(
+        task, lambda: tasks.train_worker(cluster, task.index, config, print, stop))
+    print(f"summary: {task} local_steps={result.local_steps} "
+          f"global_steps={result.first_step}..{result.last_step} "
+          f"last_loss={result.last_loss:.6g} seconds={result.seconds:.2f}"
+          + ("" if result.final_loss is None else f" final_loss={result.final_loss:.6g}"),
+          flush=True)
+    return EXIT_INTERRUPTED if result.interrupted else 0
+
+
+def run_eval(checkpoint_dir: str, output: str | None, show: bool) -> int:
+    from tf1cnn.kernels import figure as figures
+
+    rundir.read_settings(checkpoint_dir)  # a folder that holds no run fails here, first
+    output = output or str(Path(checkpoint_dir) / "fit.png")
+    if not show:
+        figures.check_writable(output)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from . import evaluate
+
+    result = evaluate.fit(checkpoint_dir)
+    print(f"eval: checkpoint={result.checkpoint} global_step={result.global_step} "
+          f"mse={result.mse:.6g} mse_to_x2={result.mse_to_truth:.6g}", flush=True)
+    if show:
+        from matplotlib import pyplot
+
+        evaluate.draw(pyplot.figure(), result)
+        pyplot.show()
+        return 0
+    figures.save(evaluate.draw(figures.new_figure(), result), output, 100,
+                 {"Software": "tf1cnn-cluster eval", "Source": result.checkpoint})
+    print(f"saved: {output}", flush=True)
+    return 0

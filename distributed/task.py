@@ -1,0 +1,275 @@
+"""One member of the cluster: a parameter server, or a worker that trains.
+
+``serve_ps`` holds the variables until every worker has said it is done, then returns, so the
+process exits by itself instead of blocking for ever in ``server.join()``. ``train_worker``
+builds the graph under ``replica_device_setter`` and trains in a ``MonitoredTrainingSession``;
+worker 0 is the chief and writes checkpoints and summaries. Each worker prints one line per
+``log_every`` global steps that it completes, naming its job, task and pid.
+
+The fixes over a plain port of the 2019 code, measured on TF 2.21:
+- device filters: a session talks to the ps and its own worker only, so a finished worker does
+  not stall the others' session creation;
+- a short ready-wait: a worker polls the ps until the chief has initialised the variables,
+  instead of the session manager's fixed 30 s sleeps;
+- a watchdog bounds every phase by ``timeout``, so a dead ps ends the workers with an error
+  instead of leaving them blocked in a session that never closes;
+- a chief that joins a cluster whose ps already holds trained values takes them as they are
+  instead of restoring its older checkpoint over them.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+import typing
+
+import tensorflow as tf
+
+from . import model
+from .cluster import Task, device_filters
+from .config import TrainConfig
+from .data import make_data
+from .results import WorkerResult
+from .watchdog import EXIT_LOST, Watchdog
+
+v1 = tf.compat.v1
+POLL_SECONDS = 0.1
+
+
+class TrainGraph(typing.NamedTuple):
+    inputs: tf.Tensor
+    labels: tf.Tensor
+    loss: tf.Tensor
+    step_after: tf.Tensor
+    hooks: list
+    done: list  # ops that leave this worker's token on every ps
+    uninitialized: tf.Tensor
+
+
+class ClusterError(RuntimeError):
+    """A task could not reach the others in time, or lost them while training."""
+
+
+def stop_on_interrupt() -> threading.Event:
+    """An event that Ctrl-C (SIGINT) sets instead of raising KeyboardInterrupt mid-step."""
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    return stop
+
+
+def exit_when_lost(task: Task, call, log=print):
+    """Return call(); if the cluster cannot be reached, print one line and exit EXIT_LOST."""
+    try:
+        return call()
+    except ClusterError as exc:
+        message = str(exc)
+    except tf.errors.OpError as exc:
+        message = f"{type(exc).__name__}: {exc.message.splitlines()[0]}"
+    log(f"{task} pid={os.getpid()} error: {message}")
+    raise SystemExit(EXIT_LOST)
+
+
+def session_config(task: Task, timeout: float) -> v1.ConfigProto:
+    """One thread each way (the model is tiny; the cores are shared with the other tasks),
+    the device filters, and a bound on every call."""
+    return v1.ConfigProto(device_filters=device_filters(task),
+                          intra_op_parallelism_threads=1, inter_op_parallelism_threads=1,
+                          operation_timeout_in_ms=int(timeout * 1000))
+
+
+def start_server(cluster: dict, task: Task, timeout: float) -> v1.train.Server:
+    return v1.train.Server(v1.train.ClusterSpec(cluster), job_name=task.job,
+                           task_index=task.index, config=session_config(task, timeout))
+
+
+def _done_queues(cluster: dict):
+    """One queue per ps on which each worker leaves a token when it stops."""
+    queues = []
+    for index in range(len(cluster["ps"])):
+        with v1.device(f"/job:ps/task:{index}"):
+            queues.append(v1.FIFOQueue(len(cluster["worker"]), tf.int32, shapes=[[]],
+                                       shared_name=f"workers_done_{index}",
+                                       name=f"workers_done_{index}"))
+    return queues
+
+
+def serve_ps(cluster: dict, index: int, timeout: float, log=print) -> list[int]:
+    """Serve variables until every worker has left its token, or until SIGTERM.
+
+    Returns the indices of the workers that finished.
+    """
+    task = Task("ps", index)
+    server = start_server(cluster, task, timeout)
+    log(f"{task} pid={os.getpid()} serving at {cluster['ps'][index]}")
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    with tf.Graph().as_default():
+        dequeue = _done_queues(cluster)[index].dequeue()
+        done = []
+        poll = v1.RunOptions(timeout_in_ms=500)
+        with v1.Session(server.target, config=session_config(task, timeout)) as session:
+            while len(done) < len(cluster["worker"]) and not stop:
+                try:
+                    done.append(int(session.run(dequeue, options=poll)))
+                except tf.errors.DeadlineExceededError:
+                    continue
+    missing = sorted(set(range(len(cluster["worker"]))) - set(done))
+    log(f"{task} pid={os.getpid()} stopping: "
+        + (f"workers {missing} did not finish" if missing else "every worker is done"))
+    return done
+
+
+def wait_until_ready(target: str, config, timeout: float, uninitialized) -> None:
+    """Poll until every variable is initialised on the ps, for at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    with v1.Session(target, config=config) as session:
+        while True:
+            try:
+                if not len(session.run(uninitialized)):
+                    return
+            except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError):
+                pass
+            if time.monotonic() > deadline:
+                raise ClusterError(f"the variables were not initialised within {timeout:g} s: "
+                                   f"is the chief (worker 0) running?")
+            time.sleep(POLL_SECONDS)
+
+
+def ps_holds_values(target: str, config, uninitialized) -> bool:
+    """True when the ps already holds initialised variables (a chief rejoining a live run)."""
+    with v1.Session(target, config=config) as session:
+        try:
+            return not len(session.run(uninitialized))
+        except tf.errors.DeadlineExceededError:
+            raise ClusterError("the parameter server did not answer: is it running?") from None
+
+
+def _build(cluster: dict, task: Task, config: TrainConfig) -> TrainGraph:
+    """The training graph, variables on the ps by replica_device_setter, ops on this worker."""
+    v1.set_random_seed(config.seed)  # the chief's initial weights, like the data, follow seed
+    setter = v1.train.replica_device_setter(worker_device=f"/job:worker/task:{task.index}",
+                                            cluster=v1.train.ClusterSpec(cluster))
+    # tf.device rejects the setter's function on TF 2.x; the v1 form still takes it.
+    with v1.device(setter):
+        inputs = v1.placeholder(tf.float32, [None, 1], name="x")
+        labels = v1.placeholder(tf.float32, [None, 1], name="y")
+        loss = model.mse(labels, model.predict(inputs, config.hidden))
+        global_step = v1.train.get_or_create_global_step()
+        optimizer = v1.train.GradientDescentOptimizer(config.learning_rate)
+        hooks = [v1.train.StopAtStepHook(last_step=config.last_step)]
+        if config.sync:
+            workers = len(cluster["worker"])
+            optimizer = v1.train.SyncReplicasOptimizer(
+                optimizer, replicas_to_aggregate=workers, total_num_replicas=workers)
+            hooks.append(optimizer.make_session_run_hook(task.is_chief))
+        train_op = optimizer.minimize(loss, global_step=global_step)
+        with tf.control_dependencies([train_op]):
+            step_after = global_step.read_value()  # the global step this update made
+        v1.summary.scalar("loss", loss)
+    return TrainGraph(inputs, labels, loss, step_after, hooks,
+                      [queue.enqueue(task.index) for queue in _done_queues(cluster)],
+                      # Global ones only: a worker initialises its local ones itself.
+                      v1.report_uninitialized_variables(v1.global_variables()))
+
+
+def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
+                 stop: threading.Event | None = None) -> WorkerResult:
+    """Train as worker ``index`` until the global step reaches ``config.last_step``, or until
+    ``stop`` is set (then the chief still saves a last checkpoint).
+
+    Raises ClusterError, or ends the process with EXIT_LOST, when the others cannot be
+    reached within ``config.timeout`` seconds.
+    """
+    task = Task("worker", index)
+    pid = os.getpid()
+    ps = ", ".join(cluster["ps"])
+    with Watchdog(f"{task} pid={pid}", log) as watchdog:
+        # Startup may wait for the other processes to load TensorFlow as well.
+        watchdog.expect(2 * config.timeout, f"the parameter server at {ps} to start")
+        server = start_server(cluster, task, config.timeout)
+        log(f"{task} pid={pid} serving at {cluster['worker'][index]}")
+        sess_config = session_config(task, config.timeout)
+        x, y = make_data(config.points, config.noise, config.seed)
+        with tf.Graph().as_default():
+            g = _build(cluster, task, config)
+            feed = {g.inputs: x, g.labels: y}
+            if task.is_chief:
+                rejoin = ps_holds_values(server.target, sess_config, g.uninitialized)
+            else:
+                rejoin = False
+                wait_until_ready(server.target, sess_config, config.timeout, g.uninitialized)
+            session = v1.train.MonitoredTrainingSession(
+                master=server.target, is_chief=task.is_chief, config=sess_config,
+                hooks=g.hooks, **_checkpointing(config, rejoin), stop_grace_period_secs=1,
+                max_wait_secs=config.timeout, log_step_count_steps=0)
+            started = time.monotonic()
+            local_steps, first, step, value, logged = 0, None, None, float("nan"), None
+            interrupted = False
+            lost = f"a training step from the parameter server at {ps} (is it running?)"
+            with _quiet_cancelled_queue_runners(), session:
+                while not session.should_stop():
+                    if stop is not None and stop.is_set():
+                        # Leave the loop normally, so the chief's hooks save a last checkpoint.
+                        interrupted = True
+                        break
+                    watchdog.expect(config.timeout, lost)
+                    value, step = session.run([g.loss, g.step_after], feed)
+                    first = step if first is None else first
+                    local_steps += 1
+                    # In sync mode several local steps see the same global step.
+                    if step and step % config.log_every == 0 and step != logged:
+                        logged = step
+                        log(f"{task} pid={pid} global_step={step}/{config.last_step} "
+                            f"local_steps={local_steps} loss={value:.6g} "
+                            f"time={time.monotonic() - started:.2f}s")
+                watchdog.expect(config.timeout, f"the last checkpoint and the ps at {ps}")
+            seconds = time.monotonic() - started
+            with v1.Session(server.target, config=sess_config) as plain:
+                final = float(plain.run(g.loss, feed)) if task.is_chief else None
+                plain.run(g.done)
+    return WorkerResult(index, local_steps, -1 if first is None else int(first),
+                        -1 if step is None else int(step), float(value), final, seconds,
+                        interrupted)
+
+
+@contextlib.contextmanager
+def _quiet_cancelled_queue_runners():
+    """Drop the traceback of a queue-runner thread cancelled by the session's close.
+
+    In sync mode the chief runs SyncReplicasOptimizer's queue runner, which blocks waiting for
+    gradients that no longer come once training stops. The session waits
+    ``stop_grace_period_secs`` (120 s by default; 1 s here), then closes and cancels it, and the
+    thread prints a CancelledError traceback. That end is the expected one.
+    """
+    previous = threading.excepthook
+
+    def hook(args):
+        if not (args.thread is not None and args.thread.name.startswith("QueueRunnerThread")
+                and issubclass(args.exc_type, tf.errors.CancelledError)):
+            previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
+
+
+def _checkpointing(config: TrainConfig, rejoin: bool) -> dict:
+    """MonitoredTrainingSession's checkpoint arguments for the chief.
+
+    A fresh ps gets the latest checkpoint restored (or fresh values). A ps that already holds
+    values is newer than any checkpoint, so the chief saves there but does not restore or
+    initialise; the session manager would do one or the other otherwise.
+    """
+    every = {"save_checkpoint_steps": config.checkpoint_every,
+             "save_summaries_steps": config.log_every}
+    if not rejoin:
+        return dict(checkpoint_dir=config.checkpoint_dir, **every)
+    saver = v1.train.CheckpointSaverHook(config.checkpoint_dir,
+                                         save_steps=config.checkpoint_every)
+    return dict(checkpoint_dir=None, summary_dir=config.checkpoint_dir,
+                scaffold=v1.train.Scaffold(init_op=tf.no_op()), chief_only_hooks=[saver],
+                **every)
