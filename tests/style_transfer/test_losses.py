@@ -63,10 +63,10 @@ def test_style_loss_is_weighted_sum_and_total_combines(rng):
         style = losses.style_loss([tf.constant(g) for g in generated],
                                   [np_gram(s) for s in styles], weights)
         content = tf.constant(7.0)
-        total = losses.total_loss(content, style, 0.01, 2.0)
+        total = losses.total_loss(content, style, tf.constant(5.0), 0.01, 2.0, 0.1)
         found_style, found_total = evaluate(tf.stack([style, total]))
     np.testing.assert_allclose(found_style, expected_style, rtol=1e-5)
-    np.testing.assert_allclose(found_total, 0.07 + 2.0 * expected_style, rtol=1e-5)
+    np.testing.assert_allclose(found_total, 0.07 + 2.0 * expected_style + 0.5, rtol=1e-5)
 
 
 def test_losses_vanish_at_the_target(rng):

@@ -12,7 +12,7 @@ from tf1cnn.style_transfer.errors import UsageError
 
 def optimise(layers, pictures, config, folder, resume=False):
     content, style = pictures
-    with stylize.Stylizer(layers, content, style, config, str(folder / "ckpt"),
+    with stylize.Stylizer(layers, content, [style], config, str(folder / "ckpt"),
                           str(folder / "summaries")) as run:
         if not (resume and run.resume() is not None):
             run.start(stylize.initial_image(content, config))
