@@ -1,9 +1,9 @@
 """Command line for style transfer: ``tf1cnn-style --content PATH --style PATH [options]``.
 
 Every ``StyleConfig`` field is an option, with the 2019 tutorial's value as its default. With no
-paths it stylises the bundled sample images; ``--content-dir`` stylises a folder of them. Bad input gets one line on stderr and exit status
-2; Ctrl-C saves a checkpoint and the current image, then exits with 130. Rerunning the same
-command resumes from the last checkpoint.
+paths it stylises the bundled sample images; ``--content-dir`` stylises a folder of images.
+Bad input gets one line on stderr and exit status 2; Ctrl-C saves a checkpoint and the current
+image, then exits with 130. Rerunning the same command resumes from the last checkpoint.
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ POOLING = ("avg", "max")
 OPTIMIZERS = ("adam", "lbfgs")
 INITS = ("noise", "content", "style")  # or the path of an image file
 CHOICES = {"pooling": POOLING, "optimizer": OPTIMIZERS}
+MIN_LEVEL_SIDE = 8  # the coarsest coarse-to-fine level; relu5_1 then still has a pixel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,9 +83,9 @@ class StyleConfig:
         if self.content and self.content_dir:
             raise UsageError("give --content or --content-dir, not both")
         smallest = min(self.levels()[0].height, self.levels()[0].width)
-        if smallest < 16:
-            raise UsageError(f"--scales {self.scales} makes the coarsest level "
-                             f"{smallest} pixels on a side; use fewer scales (16 at least)")
+        if smallest < MIN_LEVEL_SIDE:
+            raise UsageError(f"--scales {self.scales} makes the coarsest level {smallest} "
+                             f"pixels on a side; use fewer scales ({MIN_LEVEL_SIDE} at least)")
         self.blend_weights()
 
     def blend_weights(self) -> tuple[float, ...]:

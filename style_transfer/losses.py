@@ -38,7 +38,8 @@ def layer_style_loss(features: tf.Tensor, target_gram) -> tf.Tensor:
 def _gram_distance(features: tf.Tensor, gram: tf.Tensor, target_gram) -> tf.Tensor:
     _, height, width, channels = features.shape
     target_gram = tf.convert_to_tensor(target_gram, dtype=features.dtype)
-    return tf.reduce_sum(tf.square(gram - target_gram)) / float((2 * channels * height * width) ** 2)
+    pixels = height * width
+    return tf.reduce_sum(tf.square(gram - target_gram)) / float((2 * channels * pixels) ** 2)
 
 
 def style_loss(features: Sequence[tf.Tensor], target_grams: Sequence,

@@ -361,7 +361,8 @@ class Stylizer:
         low = np.broadcast_to(-self.mean, self._shape).ravel()
         bounds = scipy.optimize.Bounds(low, low + 255.0)
         state = {"step": start, "evaluations": int(self.session.run(self.evaluations)),
-                 "x": None, "values": None, "since": time.perf_counter(), "timed": 0}
+                 "x": None, "values": None, "since": time.perf_counter(), "timed": 0,
+                 "loss": None, "handed": None}
         handed, resume, quit_ = queue.Queue(), threading.Semaphore(0), threading.Event()
 
         def function(x):
@@ -389,33 +390,43 @@ class Stylizer:
                 raise _Stop
 
         def callback(intermediate_result) -> None:
-            x = intermediate_result.x
+            x, loss = intermediate_result.x, float(intermediate_result.fun)
             state.update(step=state["step"] + 1, timed=state["timed"] + 1)
             self.session.run(self.accept, {
                 self.accepted["image"]: x.reshape(1, *self._shape),
                 self.accepted["step"]: state["step"],
                 self.accepted["evaluations"]: state["evaluations"]})
-            state["checkpointed"] = self._due(state["step"])
+            stopped = ""
+            if config.tolerance > 0 and state["loss"] is not None and \
+                    relative_change(state["loss"], loss) <= config.tolerance:
+                stopped = (f"relative loss change {relative_change(state['loss'], loss):.3g}"
+                           f" <= tolerance {config.tolerance:g}")
+            state["loss"] = loss
+            state["checkpointed"] = self._due(state["step"]) or bool(stopped)
             if state["checkpointed"]:
                 self.save_checkpoint()
-            if schedule(state["step"], config.iterations):
-                hand_over(record(x, ""))
+            if stopped or schedule(state["step"], config.iterations):
+                state["handed"] = state["step"]
+                hand_over(record(x, stopped))
+            if stopped:
+                raise StopIteration  # SciPy ends the minimisation cleanly
 
         def work() -> None:
             try:
                 result = scipy.optimize.minimize(
                     function, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                     callback=callback,
-                    options={"maxiter": config.iterations - start, "ftol": config.tolerance,
-                             "gtol": 0.0, "maxfun": 50 * (config.iterations - start)})
-                if state["step"] < config.iterations and state["x"] is not None:
-                    # Stopped early: the last iteration becomes the final, checkpointed one.
+                    options={"maxiter": config.iterations - start, "ftol": 0.0, "gtol": 0.0,
+                             "maxfun": 50 * (config.iterations - start)})
+                if start < state["step"] < config.iterations and state["handed"] != state["step"]:
+                    # SciPy stopped on its own (a failed line search): say so, at that step.
                     if not state["checkpointed"]:
                         self.save_checkpoint()
                         state["checkpointed"] = True
-                    if state["step"] > start:
-                        hand_over(record(self.session.run(self.image).ravel(),
-                                         f"L-BFGS-B: {result.message}"))
+                    hand_over(record(self.session.run(self.image).ravel(),
+                                     f"L-BFGS-B: {result.message}"))
+                elif state["step"] < config.iterations and "StopIteration" not in result.message:
+                    log.warning("L-BFGS-B stopped at step %d: %s", state["step"], result.message)
                 handed.put(("done", None))
             except _Stop:
                 handed.put(("done", None))
