@@ -29,7 +29,8 @@ variant alike. "others" is the number of cores other processes kept busy meanwhi
 ``--largest HxW ...`` instead runs ``--optimizer lbfgs --scales 3`` at each size on the VGG19
 file for a few steps per level (``--largest-steps``), reporting ms per full-size step, peak
 memory and the memory estimate. Prints a table, writes the JSON after every run, and plots
-loss against time per network at the largest size of ``--sizes``.
+loss against time per network at the first size of ``--sizes``; ``--from-json`` does the
+table and plot again from the JSON files of earlier (or interrupted) runs.
 """
 from __future__ import annotations
 
@@ -75,6 +76,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--plot", default=str(ROOT / "docs" / "images" / "style_quality.png"))
     parser.add_argument("--largest", nargs="+", help="HxW sizes for the largest-size check")
     parser.add_argument("--largest-steps", type=int, default=3)
+    parser.add_argument("--from-json", nargs="+", metavar="JSON",
+                        help="print the table and draw the plot from earlier runs' JSON files")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--vgg", help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
@@ -215,6 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     if args.worker:
         print(json.dumps(worker(args)), flush=True)
+        return 0
+    if args.from_json:
+        results = []
+        for path in args.from_json:
+            with open(path) as handle:
+                results += [r for r in json.load(handle)["results"] if r["variant"] != "largest"]
+        print(table(results))
+        plot(results, args.sizes[0], args.plot)
         return 0
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the CLI does; the workers inherit
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

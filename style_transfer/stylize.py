@@ -366,6 +366,8 @@ class Stylizer:
         handed, resume, quit_ = queue.Queue(), threading.Semaphore(0), threading.Event()
 
         def function(x):
+            if quit_.is_set():  # the consumer left between two logged steps
+                raise _Stop
             values, gradient = self._evaluate(x)
             state.update(evaluations=state["evaluations"] + 1, x=x.copy(), values=values)
             return values[0], gradient.ravel().astype(np.float64)

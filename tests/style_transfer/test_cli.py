@@ -84,28 +84,31 @@ def test_changed_settings_start_fresh_and_keep_the_earlier_run(finished, capsys)
     assert snapshot(archived) == before
 
 
-def test_ctrl_c_saves_checkpoint_and_image_then_resumes(tmp_path, tiny_vgg, image_files):
+@pytest.mark.parametrize("optimizer, wait", [("adam", 40), ("lbfgs", 10)])
+def test_ctrl_c_saves_checkpoint_and_image_then_resumes(tmp_path, tiny_vgg, image_files,
+                                                        optimizer, wait):
     content, style = image_files
     out = tmp_path / "out"
     args = [sys.executable, str(REPO / "scripts" / "style_transfer.py"), "--vgg", tiny_vgg,
             "--content", content, "--style", style, "--output-dir", str(out),
-            "--iterations", "100000", "--checkpoint-every", "100000", *TINY]
+            "--optimizer", optimizer, "--iterations", "100000", "--checkpoint-every", "100000",
+            *TINY]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         line = ""
-        while not line.startswith("step=40/") and time.monotonic() < deadline:
+        while not line.startswith(f"step={wait}/") and time.monotonic() < deadline:
             ready, _, _ = select.select([process.stdout], [], [], 1.0)
             if ready:
                 line = process.stdout.readline()
-        assert line.startswith("step=40/"), "the run never reached step 40"
+        assert line.startswith(f"step={wait}/"), f"the run never reached step {wait}"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == 130, err
     step = int(err.split("interrupted at step ")[1].split(":")[0])
-    assert step >= 40
+    assert step >= wait
     assert (out / f"step_{step:04d}.png").exists()
     assert (out / "checkpoints" / f"style-{step}.index").exists()
     resumed = subprocess.run([*args[:-len(TINY) - 4], "--iterations", str(step + 1),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import threading
 
 import numpy as np
 import pytest
@@ -172,3 +173,22 @@ def test_lbfgs_and_a_larger_style_raise_the_estimate():
         stylize.LBFGS_BYTES_PER_VALUE * 3_000_000
     assert stylize.memory_estimate(layers, 1000, 1000, "adam", style_scale=3.0) > adam
     assert stylize.memory_estimate(layers, 1000, 1000, "adam", style_scale=0.5) == adam
+
+
+def test_leaving_lbfgs_early_ends_its_thread_and_keeps_the_session(tiny_layers, pictures,
+                                                                   tiny_config, tmp_path):
+    """What Ctrl-C or a caller's ``break`` does: the SciPy thread stops, the work is saved."""
+    content, style = pictures
+    config = dataclasses.replace(tiny_config, optimizer="lbfgs", iterations=50)
+    with stylize.Stylizer(tiny_layers, content, [style], config, str(tmp_path / "ckpt"),
+                          str(tmp_path / "summaries")) as run:
+        run.start(stylize.initial_image(content, config))
+        records = run.steps()
+        for record in records:
+            if record.step == 3:
+                break
+        records.close()
+        assert not [t for t in threading.enumerate() if t.name == "lbfgs"]
+        assert run.step == 3
+        run.save_checkpoint()
+        assert stylize.latest_checkpoint(str(tmp_path / "ckpt")).endswith(f"style-{run.step}")
