@@ -24,7 +24,10 @@ every step; the wall time is counted from before the graph is built (after the .
 read) to the first full-size step whose loss is at or below the target, and a run gives up
 at the reference's wall time. Times include the image files written at each step, in every
 variant alike. "others" is the number of cores other processes kept busy meanwhile (as in
-``style_speed.py``): above ~0.1 the machine was contended and the times are disturbed.
+``style_speed.py``): above ~0.1 the machine was contended and the times are disturbed. The
+"full-size evals" column counts the work instead, whatever the load: each level's
+loss-and-gradient evaluations (an Adam step is one) weighted by its share of the full size's
+pixels.
 
 ``--largest HxW ...`` instead runs ``--optimizer lbfgs --scales 3`` at each size on the VGG19
 file for a few steps per level (``--largest-steps``), reporting ms per full-size step, peak
@@ -194,9 +197,25 @@ def plot(results: list[dict], size: str, path: str) -> None:
     figure.savefig(path)
 
 
+def full_size_evaluations(result: dict) -> float:
+    """Loss-and-gradient evaluations of the run, each level's counted at its share of the full
+    size's pixels: the work done, whatever else the machine was doing meanwhile."""
+    last = {}
+    for _, size, _, _, evaluations in result["timeline"]:
+        last[size] = evaluations
+    full = _pixels(result["size"])
+    return sum(count * _pixels(size) / full for size, count in last.items())
+
+
+def _pixels(size: str) -> int:
+    height, width = (int(v) for v in size.split("x"))
+    return height * width
+
+
 def table(results: list[dict]) -> str:
     header = ("network", "size", "variant", "outcome", "seconds", "÷ ref", "final loss",
-              "steps", "evals", "ms/step", "peak MB", "est. MB", "others")
+              "steps", "evals", "full-size evals", "÷ ref", "ms/step", "peak MB", "est. MB",
+              "others")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in results:
         if "failed" in r:
@@ -205,10 +224,13 @@ def table(results: list[dict]) -> str:
             continue
         reference = next(x for x in results if x["network"] == r["network"]
                          and x["size"] == r["size"] and x["variant"] == "reference")
-        ratio = r["seconds"] / reference["seconds"] if r["outcome"] != "gave up" else float("nan")
+        reached = r["outcome"] != "gave up"
+        ratio = r["seconds"] / reference["seconds"] if reached else float("nan")
+        work = full_size_evaluations(r)
+        work_ratio = work / full_size_evaluations(reference) if reached else float("nan")
         row = (r["network"], r["size"], r["variant"], r["outcome"], f"{r['seconds']:.0f}",
                f"{ratio:.2f}", f"{r['final_loss']:.4g}", r["steps"], r["evaluations"],
-               f"{r['ms_per_full_step']:.0f}", f"{r['peak_mb']:.0f}", f"{r['estimate_mb']:.0f}",
+               f"{work:.0f}", f"{work_ratio:.2f}", f"{r['ms_per_full_step']:.0f}", f"{r['peak_mb']:.0f}", f"{r['estimate_mb']:.0f}",
                f"{r['other_cores']:.2f}")
         lines.append("| " + " | ".join(map(str, row)) + " |")
     return "\n".join(lines)

@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         args = typing.get_args(hint)
         if typing.get_origin(hint) is tuple:
             parser.add_argument(option, type=args[0], nargs="+", default=field.default,
-                                help=HELP[field.name], metavar="PATH" if args[0] is str else None)
+                                help=HELP[field.name],
+                                metavar="PATH" if args[0] is str and not field.default else None)
         elif hint is bool:
             parser.add_argument(option, action="store_true", help=HELP[field.name])
         else:

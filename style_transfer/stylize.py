@@ -42,13 +42,15 @@ from .matconvnet import Layer
 
 log = logging.getLogger(__name__)
 
-# Peak resident memory ~= FIXED_BYTES + weights x WEIGHT_COPIES + activations x ACTIVATION_COPIES.
-# FIXED_BYTES covers the TensorFlow runtime and reading a full 535 MB VGG19 file. Set from the
-# peaks benchmarks/style_speed.py and a 300-step run measured (1.8-2.1 GB at 250x333, 2.2-2.3 GB
-# at 512x512, +-200 MB between identical runs): it estimates 2.3 and 3.1 GB there.
+# Peak resident memory ~= FIXED_BYTES + weights x WEIGHT_COPIES + activations x ACTIVATION_COPIES
+# (+ L-BFGS's history). FIXED_BYTES covers the TensorFlow runtime and reading a full 535 MB VGG19
+# file. Set from measured peaks: 1.8-2.1 GB at 250x333 and 2.2-2.3 GB at 512x512 with Adam
+# (benchmarks/style_speed.py and 300-step runs, +-200 MB between identical runs), estimated
+# 2.2 and 2.8 GiB; and 11.3 GiB (VmHWM 11619 MiB) for L-BFGS at 1500x2000 with --scales 3
+# (benchmarks/style_quality.py --largest; 6.8 GiB of activations), estimated 14.3 GiB.
 FIXED_BYTES = 1792 * 2**20
 WEIGHT_COPIES = 3
-ACTIVATION_COPIES = 2
+ACTIVATION_COPIES = 1.5
 # SciPy's L-BFGS-B keeps 2 x 10 correction vectors and about 10 more of the image's size in
 # float64, plus float32 copies of the image and its gradient per evaluation.
 LBFGS_BYTES_PER_VALUE = 8 * 32

@@ -197,6 +197,7 @@ def test_help_lists_every_option_with_its_default(capsys):
                    "--scales", "--coarse-iterations", "--content-dir PATH"):
         assert option in text
     assert "(default: 2.0)" in text and "(default: 300)" in text
+    assert "--style-layers STYLE_LAYERS" in text
 
 
 def test_importing_the_cli_loads_no_tensorflow(tmp_path):
@@ -275,8 +276,8 @@ def test_batch_mode_stylises_each_image_into_its_own_resumable_folder(tmp_path, 
     shutil.copy(content, folder / "first.png")
     shutil.copy(style, folder / "second.png")
     (folder / "notes.txt").write_text("not an image, skipped")
-    args = ["--vgg", tiny_vgg, "--content-dir", str(folder), "--style", style, "--output-dir",
-            str(tmp_path / "out"), "--iterations", "2", *TINY]
+    args = ["--vgg", tiny_vgg, "--content-dir", str(folder), "--style", style, "--init", style,
+            "--output-dir", str(tmp_path / "out"), "--iterations", "2", *TINY]
     code, stdout, err = run_cli(args, capsys)
     assert code == 0, err
     assert "content 2/2: " in stdout and stdout.count("starting fresh (new run)") == 2
