@@ -184,7 +184,8 @@ def plot(results: list[dict], size: str, path: str) -> None:
         runs = [r for r in results if r["network"] == network and r["size"] == size]
         for run in runs:
             rows = [row for row in run["timeline"] if row[1] == size]
-            axes.plot([row[0] for row in rows], [row[3] for row in rows], label=run["variant"])
+            axes.plot([row[0] for row in rows], [row[3] for row in rows], label=run["variant"],
+                      marker="o" if len(rows) < 3 else None)
         target = next((r["final_loss"] for r in runs if r["variant"] == "reference"), None)
         if target is not None:
             axes.axhline(target, color="grey", linestyle=":", label="reference's final loss")
