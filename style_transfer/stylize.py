@@ -46,8 +46,9 @@ log = logging.getLogger(__name__)
 # (+ L-BFGS's history). FIXED_BYTES covers the TensorFlow runtime and reading a full 535 MB VGG19
 # file. Set from measured peaks: 1.8-2.1 GB at 250x333 and 2.2-2.3 GB at 512x512 with Adam
 # (benchmarks/style_speed.py and 300-step runs, +-200 MB between identical runs), estimated
-# 2.2 and 2.8 GiB; and 11.3 GiB (VmHWM 11619 MiB) for L-BFGS at 1500x2000 with --scales 3
-# (benchmarks/style_quality.py --largest; 6.8 GiB of activations), estimated 14.3 GiB.
+# 2.2 and 2.8 GiB; and, for L-BFGS with --scales 3 (benchmarks/style_quality.py --largest),
+# 11.3 GiB at 1500x2000 (6.8 GiB of activations) and 15.9 GiB at 2000x2000 (9.1 GiB),
+# estimated 14.3 and 18.4 GiB.
 FIXED_BYTES = 1792 * 2**20
 WEIGHT_COPIES = 3
 ACTIVATION_COPIES = 1.5
