@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import style_speed  # noqa: E402  (vm_hwm, cpu_seconds, the cached random VGG19)
+import style_speed  # after the path: vm_hwm, cpu_seconds, the cached random VGG19
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 VARIANTS = {
