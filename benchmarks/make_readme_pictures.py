@@ -22,28 +22,10 @@ import shutil
 import sys
 import time
 
-import numpy as np
 from PIL import Image
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
-GAP = 6  # white pixels between the panels of the sheet
-
-
-def sheet(paths, height: int) -> Image.Image:
-    """The images side by side, each Lanczos-resized to ``height`` keeping its aspect ratio."""
-    panels = []
-    for path in paths:
-        image = Image.open(path).convert("RGB")
-        width = max(1, round(image.width * height / image.height))
-        panels.append(np.asarray(image.resize((width, height), Image.LANCZOS)))
-    gap = np.full((height, GAP, 3), 255, np.uint8)
-    row = [panels[0]]
-    for panel in panels[1:]:
-        row += [gap, panel]
-    return Image.fromarray(np.concatenate(row, axis=1))
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("vgg", help="VGG16/HED MatConvNet file made by hed_to_matconvnet.py")
@@ -53,7 +35,7 @@ def main(argv=None) -> int:
     if not os.path.isfile(args.vgg):
         sys.exit(f"error: VGG file not found: {args.vgg} (make it with hed_to_matconvnet.py)")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from tf1cnn.style_transfer import cli
+    from tf1cnn.style_transfer import cli, images, report
 
     started = time.perf_counter()
     status = cli.main(["--vgg", args.vgg, "--output-dir", args.run_dir, "--seed", "0"])
@@ -64,7 +46,9 @@ def main(argv=None) -> int:
     IMAGES.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(result, IMAGES / "style_result_vgg16_hed.png")
     height = Image.open(result).height
-    picture = sheet([cli.sample(cli.SAMPLE_CONTENT), cli.sample(cli.SAMPLE_STYLE), result], height)
+    picture = Image.fromarray(report.contact_sheet(
+        [images.read_rgb(path) for path in (cli.sample(cli.SAMPLE_CONTENT),
+                                            cli.sample(cli.SAMPLE_STYLE), result)], height))
     picture = picture.quantize(256, method=Image.Quantize.MEDIANCUT)
     picture.save(IMAGES / "style_sheet_vgg16_hed.png", optimize=True)
     for name in ("style_result_vgg16_hed.png", "style_sheet_vgg16_hed.png"):

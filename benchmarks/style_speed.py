@@ -104,7 +104,7 @@ def style_worker(args: argparse.Namespace) -> dict[str, Any]:
     content, style = (rng.uniform(0, 255, (height, width, 3)).astype(np.float32) for _ in "cs")
     blocks = []
     with tempfile.TemporaryDirectory() as tmp, stylize.Stylizer(
-            layers, content, style, config, os.path.join(tmp, "ckpt"),
+            layers, content, [style], config, os.path.join(tmp, "ckpt"),
             os.path.join(tmp, "summaries")) as run:
         run.start(stylize.initial_image(content, config))
         for _ in range(args.warmup):

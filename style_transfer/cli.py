@@ -1,9 +1,9 @@
 """Command line for style transfer: ``tf1cnn-style --content PATH --style PATH [options]``.
 
 Every ``StyleConfig`` field is an option, with the 2019 tutorial's value as its default. With no
-paths it stylises the bundled sample images. Bad input gets one line on stderr and exit status
-2; Ctrl-C saves a checkpoint and the current image, then exits with 130. Rerunning the same
-command resumes from the last checkpoint.
+paths it stylises the bundled sample images; ``--content-dir`` stylises a folder of images.
+Bad input gets one line on stderr and exit status 2; Ctrl-C saves a checkpoint and the current
+image, then exits with 130. Rerunning the same command resumes from the last checkpoint.
 """
 from __future__ import annotations
 
@@ -13,33 +13,49 @@ import json
 import os
 import pathlib
 import sys
-import time
 import typing
-from typing import Sequence
+from collections.abc import Sequence
 
-from .config import POOLING, StyleConfig
+from .config import CHOICES, INITS, StyleConfig
 from .errors import UsageError
 
 HELP = {
     "content": "content image; if omitted, the bundled photograph",
-    "style": "style image; if omitted, the bundled painting-like pattern",
+    "content_dir": "batch mode: stylise every image in this folder (png, jpg, ...), each into "
+                   "its own subfolder of --output-dir named after it, loading the network once",
+    "style": "one or more style images; if omitted, the bundled painting-like pattern",
+    "style_blend_weights": "one weight per style image, normalised to sum to 1; if omitted, "
+                           "every style weighs the same",
+    "style_scale": "size of the style images relative to the result (2 = twice as large)",
     "output_dir": "folder for images, checkpoints, summaries and config.json",
     "vgg": "local MatConvNet VGG .mat file; if omitted, VGG19 is downloaded once to a cache",
     "height": "height of the result; content and style are centre-cropped and resized to it",
     "width": "width of the result",
-    "iterations": "total optimisation steps; a rerun with more steps extends a finished run",
+    "iterations": "optimisation steps at the full size (L-BFGS: iterations); a rerun with more "
+                  "steps extends a finished run",
+    "optimizer": "adam (as the tutorial) or lbfgs (SciPy's L-BFGS-B, within pixel bounds)",
     "learning_rate": "Adam learning rate",
+    "tolerance": "stop when the relative change of the loss from one step to the next falls to "
+                 "this (adam and lbfgs); 0 never stops early",
+    "scales": "coarse-to-fine: optimise first at 1/2^(N-1) of the size, then at each doubling",
+    "coarse_iterations": "steps at each coarse-to-fine level below the full size",
     "content_weight": "weight of the content loss in the total",
     "style_weight": "weight of the style loss in the total",
+    "tv_weight": "weight of the total-variation loss (mean squared difference of neighbouring "
+                 "pixels), which smooths the result",
     "content_layer": "layer whose features define the content (reluX_Y is after the ReLU)",
     "style_layers": "layers whose Gram matrices define the style",
     "style_layer_weights": "one weight per style layer",
+    "init": "initial image: noise (the tutorial's noise blended with the content), content, "
+            "style (the first style image) or the path of an image file",
     "noise_ratio": "share of uniform noise in the initial image; the rest is the content",
     "noise_range": "the initial noise is uniform in (-range, range)",
     "mean_pixel": "RGB mean subtracted before the network and added back after",
     "pooling": "pooling in the network: avg (as the tutorial) or max (as VGG was trained)",
     "seed": "seed of the initial noise, for reproducible runs; if omitted, a fresh draw",
     "checkpoint_every": "steps between checkpoints",
+    "preserve_colors": "keep the content's colours: the result's luminance (Y) with the "
+                       "content's chroma (Cb, Cr), applied after the optimisation",
 }
 SAMPLE_CONTENT = "grace_hopper.jpg"
 SAMPLE_STYLE = "style_waves.png"
@@ -50,7 +66,7 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     and the False of flags."""
 
     def _get_help_string(self, action):
-        if action.default is None or isinstance(action, argparse._StoreTrueAction):
+        if action.default in (None, ()) or isinstance(action, argparse._StoreTrueAction):
             return action.help
         return super()._get_help_string(action)
 
@@ -67,12 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
         args = typing.get_args(hint)
         if typing.get_origin(hint) is tuple:
             parser.add_argument(option, type=args[0], nargs="+", default=field.default,
-                                help=HELP[field.name])
+                                help=HELP[field.name],
+                                metavar="PATH" if args[0] is str and not field.default else None)
+        elif hint is bool:
+            parser.add_argument(option, action="store_true", help=HELP[field.name])
         else:
             kind = next((a for a in args if a is not type(None)), hint)
             parser.add_argument(option, type=kind, default=field.default, help=HELP[field.name],
                                 metavar="PATH" if kind is str and field.default is None else None,
-                                choices=POOLING if field.name == "pooling" else None)
+                                choices=CHOICES.get(field.name))
     return parser
 
 
@@ -93,65 +112,71 @@ def sample(name: str) -> str:
 
 
 def run(config: StyleConfig) -> int:
-    """Check everything, then optimise, printing one line per logged step."""
+    """Check everything, then optimise each content image, printing one line per logged step."""
     config.check()
-    config = dataclasses.replace(config, content=config.content or sample(SAMPLE_CONTENT),
-                                 style=config.style or sample(SAMPLE_STYLE))
+    config = dataclasses.replace(config, style=config.style or (sample(SAMPLE_STYLE),))
+    contents = content_files(config)
     # Both are read when TensorFlow loads. oneDNN's kernels make a step about 1.4x faster on
     # the 2-core AMD machines this was measured on, where TensorFlow leaves them off by default.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    from . import download, images, matconvnet, stylize, vgg
+    from . import download, images, job, matconvnet, stylize, vgg
     from .rundir import RunDir
 
-    out = RunDir(config.output_dir)
-    out.check_writable()
-    content_pixels = images.read_rgb(config.content, "content")
-    style_pixels = images.read_rgb(config.style, "style")
+    outs = [RunDir(config.output_dir if not config.content_dir else
+                   os.path.join(config.output_dir, pathlib.Path(path).stem))
+            for path in contents]
+    for out in outs:
+        out.check_writable()
+    for path in contents:  # every input is checked before the long part
+        images.read_rgb(path, "content")
+    styles = [images.read_rgb(path, "style") for path in config.style]
+    init_file = images.read_rgb(config.init, "initial") if config.init not in INITS else None
     vgg_path = config.vgg or str(download.vgg19_path())
     layers = vgg.trunk(matconvnet.read_layers(vgg_path),
                        (config.content_layer, *config.style_layers))
-    stylize.check_memory(layers, config.height, config.width)
-    content = images.fit(content_pixels, config.height, config.width)
-    style = images.fit(style_pixels, config.height, config.width)
-
-    settings = dict(config.run_settings(),
-                    content_sha256=download.file_sha256(config.content),
-                    style_sha256=download.file_sha256(config.style),
-                    weights_sha256=vgg.weights_sha256(layers))
-    resolved = dict(dataclasses.asdict(config), vgg=vgg_path)
-    print("config: " + json.dumps(resolved), flush=True)
-
-    resume, reason = out.prepare(settings)
-    with stylize.Stylizer(layers, content, style, config, out.checkpoints,
-                          out.summaries) as run_:
-        step = run_.resume() if resume else None
-        if step is None:
-            print(f"starting fresh ({reason})", flush=True)
-            run_.start(stylize.initial_image(content, config))
-        else:
-            print(f"resuming at step {step} ({reason})", flush=True)
-        out.save_settings(resolved, settings)
-        try:
-            for record in run_.steps():
-                print(progress_line(record), flush=True)
-                images.write_png(out.step_image(record.step), record.image)
-        except KeyboardInterrupt:
-            run_.save_checkpoint()
-            step = run_.step
-            images.write_png(out.step_image(step), run_.current_image())
-            print(f"interrupted at step {step}: checkpoint and image saved; rerun to resume",
-                  file=sys.stderr, flush=True)
-            return 130
-        images.write_png(out.result, run_.current_image())
-    print(f"done: {out.result}", flush=True)
+    stylize.check_memory(layers, config.height, config.width, config.optimizer,
+                         config.style_scale)
+    common = dict(config.run_settings(),
+                  style_sha256=[download.file_sha256(path) for path in config.style],
+                  weights_sha256=vgg.weights_sha256(layers))
+    if config.init not in INITS:
+        common["init_sha256"] = download.file_sha256(config.init)
+    for index, (path, out) in enumerate(zip(contents, outs)):
+        if len(contents) > 1:
+            print(f"content {index + 1}/{len(contents)}: {path} -> {out.path}", flush=True)
+        item = dataclasses.replace(config, content=path, output_dir=out.path)
+        resolved = dict(dataclasses.asdict(item), vgg=vgg_path)
+        print("config: " + json.dumps(resolved), flush=True)
+        settings = dict(common, content_sha256=download.file_sha256(path))
+        content = images.read_rgb(path, "content")
+        start = {"noise": None, "content": content, "style": styles[0]}.get(config.init,
+                                                                             init_file)
+        status = job.stylise(layers, content, styles, item, out, settings, resolved, start,
+                             say=lambda line: print(line, flush=True))
+        if status:
+            return status
     return 0
 
 
-def progress_line(record) -> str:
-    per_step = record.seconds / max(record.steps_timed, 1)
-    eta = per_step * (record.iterations - record.step)
-    return (f"step={record.step}/{record.iterations} pixel_sum={record.pixel_sum:.1f} "
-            f"loss={record.total_loss:.6g} content={record.content_loss:.6g} "
-            f"style={record.style_loss:.6g} time={record.seconds:.2f}s "
-            f"ms_per_step={1000 * per_step:.0f} eta={time.strftime('%H:%M:%S', time.gmtime(eta))}")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def content_files(config: StyleConfig) -> list[str]:
+    """The content image, or the images of ``content_dir`` sorted by name (batch mode)."""
+    if not config.content_dir:
+        return [config.content or sample(SAMPLE_CONTENT)]
+    folder = pathlib.Path(config.content_dir)
+    if not folder.is_dir():
+        raise UsageError(f"--content-dir {folder} is not a folder")
+    found = sorted(str(p) for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not found:
+        raise UsageError(f"--content-dir {folder} holds no image files "
+                         f"({', '.join(IMAGE_SUFFIXES)})")
+    stems = [pathlib.Path(p).stem for p in found]
+    clashes = sorted({s for s in stems if stems.count(s) > 1})
+    if clashes:
+        raise UsageError(f"--content-dir {folder} has several images named "
+                         f"{', '.join(clashes)}: each needs its own output folder; rename them")
+    return found

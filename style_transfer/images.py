@@ -3,8 +3,10 @@
 ``read_rgb`` accepts grey, grey+alpha, RGB, RGBA, palette, CMYK, bilevel and 16-bit files, and
 the first frame of animations, and returns float32 RGB in [0, 255]. Transparent pixels are
 composited over white. ``fit`` centre-crops to the target aspect ratio and resizes with
-Pillow's Lanczos filter, channel by channel in float so 16-bit detail survives. ``write_png``
-writes through a temporary file, so an interrupted write never leaves a broken image.
+Pillow's Lanczos filter, channel by channel in float so 16-bit detail survives; ``resize``
+does the same without the crop. ``preserve_colors`` keeps the luminance of one image and the
+colours of another. ``write_png`` writes through a temporary file, so an interrupted write
+never leaves a broken image.
 """
 from __future__ import annotations
 
@@ -76,12 +78,32 @@ def fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
         keep = max(1, round(rows * width / height))
         left = (cols - keep) // 2
         image = image[:, left:left + keep]
+    return resize(image, height, width)
+
+
+def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Lanczos-resize float RGB ``image`` to height x width, clipped to [0, 255]."""
     if image.shape[:2] == (height, width):
         return np.ascontiguousarray(image, dtype=np.float32)
     channels = [np.asarray(Image.fromarray(np.ascontiguousarray(image[:, :, c], np.float32))
                            .resize((width, height), Image.Resampling.LANCZOS))
                 for c in range(image.shape[2])]
     return np.clip(np.stack(channels, axis=2), 0.0, 255.0).astype(np.float32)
+
+
+# Full-range BT.601 (JPEG) RGB -> Y, Cb, Cr, each row giving one of them; offsets 0, 128, 128.
+RGB_TO_YCBCR = np.array([[0.299, 0.587, 0.114],
+                         [-0.168736, -0.331264, 0.5],
+                         [0.5, -0.418688, -0.081312]])
+
+
+def preserve_colors(content: np.ndarray, styled: np.ndarray) -> np.ndarray:
+    """The luminance (Y) of ``styled`` with the chroma (Cb, Cr) of ``content``: float RGB of
+    the same size in, float RGB in [0, 255] out."""
+    luma = styled.astype(np.float64) @ RGB_TO_YCBCR[0]
+    ycbcr = content.astype(np.float64) @ RGB_TO_YCBCR.T
+    ycbcr[..., 0] = luma
+    return np.clip(ycbcr @ np.linalg.inv(RGB_TO_YCBCR).T, 0.0, 255.0).astype(np.float32)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

@@ -5,8 +5,12 @@ Layout::
     OUTPUT/config.json        resolved config and the settings that define the run
     OUTPUT/step_0020.png ...  the image at each logged step
     OUTPUT/result.png         the image after the last step
+    OUTPUT/losses.csv         the losses at each logged step, with wall time
+    OUTPUT/loss_curve.png     those losses against step and time
+    OUTPUT/contact_sheet.png  content | style(s) | result
     OUTPUT/checkpoints/       Saver checkpoints
     OUTPUT/summaries/         TensorBoard event files
+    OUTPUT/scales/HxW/        coarse-to-fine levels below the full size, each laid out as above
     OUTPUT/archive/<time>/    earlier runs with other settings, moved aside, never deleted
 
 A rerun resumes the checkpoint only when its settings equal those saved in config.json.
@@ -14,6 +18,7 @@ Otherwise the earlier run's files move to ``archive/`` and the run starts fresh,
 """
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime
 import json
@@ -26,6 +31,11 @@ SETTINGS_FILE = "config.json"
 CHECKPOINTS = "checkpoints"
 SUMMARIES = "summaries"
 ARCHIVE = "archive"
+SCALES = "scales"
+HISTORY = "losses.csv"
+COLUMNS = ("size", "step", "global_step", "evaluations", "seconds", "total", "content", "style",
+           "tv")
+OUTPUTS = ("result.png", HISTORY, "loss_curve.png", "contact_sheet.png")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +57,35 @@ class RunDir:
     def result(self) -> str:
         return os.path.join(self.path, "result.png")
 
+    @property
+    def loss_curve(self) -> str:
+        return os.path.join(self.path, "loss_curve.png")
+
+    @property
+    def contact_sheet(self) -> str:
+        return os.path.join(self.path, "contact_sheet.png")
+
+    def level(self, height: int, width: int) -> RunDir:
+        """The folder of a coarse-to-fine level below the full size."""
+        return RunDir(os.path.join(self.path, SCALES, f"{height}x{width}"))
+
+    def history(self) -> list[dict]:
+        """The rows of losses.csv, numbers parsed; [] when there is none."""
+        try:
+            with open(os.path.join(self.path, HISTORY), newline="") as handle:
+                return [{k: v if k == "size" else float(v) for k, v in row.items()}
+                        for row in csv.DictReader(handle)]
+        except FileNotFoundError:
+            return []
+
+    def save_history(self, rows: list[dict]) -> None:
+        path = os.path.join(self.path, HISTORY)
+        with open(path + ".tmp", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(path + ".tmp", path)
+
     def check_writable(self) -> None:
         """Create the folder if needed and prove a file can be written there."""
         if os.path.exists(self.path) and not os.path.isdir(self.path):
@@ -61,7 +100,7 @@ class RunDir:
 
     def _artifacts(self) -> list[str]:
         names = sorted(os.listdir(self.path))
-        return [n for n in names if n in (SETTINGS_FILE, CHECKPOINTS, SUMMARIES, "result.png")
+        return [n for n in names if n in (SETTINGS_FILE, CHECKPOINTS, SUMMARIES, SCALES, *OUTPUTS)
                 or (n.startswith("step_") and n.endswith(".png"))]
 
     def saved_settings(self) -> dict | None:

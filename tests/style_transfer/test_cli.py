@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import imageio.v3 as iio
+import numpy as np
 import pytest
 
 from tf1cnn.style_transfer import cli
@@ -81,28 +84,31 @@ def test_changed_settings_start_fresh_and_keep_the_earlier_run(finished, capsys)
     assert snapshot(archived) == before
 
 
-def test_ctrl_c_saves_checkpoint_and_image_then_resumes(tmp_path, tiny_vgg, image_files):
+@pytest.mark.parametrize("optimizer, wait", [("adam", 40), ("lbfgs", 10)])
+def test_ctrl_c_saves_checkpoint_and_image_then_resumes(tmp_path, tiny_vgg, image_files,
+                                                        optimizer, wait):
     content, style = image_files
     out = tmp_path / "out"
     args = [sys.executable, str(REPO / "scripts" / "style_transfer.py"), "--vgg", tiny_vgg,
             "--content", content, "--style", style, "--output-dir", str(out),
-            "--iterations", "100000", "--checkpoint-every", "100000", *TINY]
+            "--optimizer", optimizer, "--iterations", "100000", "--checkpoint-every", "100000",
+            *TINY]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         line = ""
-        while not line.startswith("step=40/") and time.monotonic() < deadline:
+        while not line.startswith(f"step={wait}/") and time.monotonic() < deadline:
             ready, _, _ = select.select([process.stdout], [], [], 1.0)
             if ready:
                 line = process.stdout.readline()
-        assert line.startswith("step=40/"), "the run never reached step 40"
+        assert line.startswith(f"step={wait}/"), f"the run never reached step {wait}"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == 130, err
     step = int(err.split("interrupted at step ")[1].split(":")[0])
-    assert step >= 40
+    assert step >= wait
     assert (out / f"step_{step:04d}.png").exists()
     assert (out / "checkpoints" / f"style-{step}.index").exists()
     resumed = subprocess.run([*args[:-len(TINY) - 4], "--iterations", str(step + 1),
@@ -132,6 +138,14 @@ BAD_INPUT = {
     "output under a file": (["--output-dir", "{tmp}/notes.txt/out"],
                             r"output directory .* is not writable"),
     "bad vgg file": (["--vgg", "{tmp}/notes.txt"], r"cannot read VGG file .*notes\.txt"),
+    "blend weights per style": (["--style-blend-weights", "1", "2"],
+                                r"--style-blend-weights has 2 values for 1 style image$"),
+    "all-zero blend weights": (["--style-blend-weights", "0"], r"not all zero, got 0.0$"),
+    "content and content dir": (["--content-dir", "{tmp}"], r"give --content or --content-dir"),
+    "missing initial image": (["--init", "{tmp}/start.png"], r"initial image not found: .*start"),
+    "too many scales": (["--scales", "4"], r"--scales 4 makes the coarsest level 3 pixels"),
+    "lbfgs at an absurd size": (["--optimizer", "lbfgs", "--height", "100000", "--width",
+                                 "100000"], r"100000x100000 needs about [\d.]+ GiB"),
 }
 
 
@@ -177,9 +191,13 @@ def test_help_lists_every_option_with_its_default(capsys):
         cli.main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--content", "--style-layer-weights", "--noise-ratio", "--pooling", "--seed"):
+    for option in ("--content", "--style-layer-weights", "--noise-ratio", "--pooling", "--seed",
+                   "--optimizer {adam,lbfgs}", "--tolerance", "--tv-weight", "--style PATH [PATH",
+                   "--style-blend-weights", "--style-scale", "--init", "--preserve-colors",
+                   "--scales", "--coarse-iterations", "--content-dir PATH"):
         assert option in text
     assert "(default: 2.0)" in text and "(default: 300)" in text
+    assert "--style-layers STYLE_LAYERS" in text
 
 
 def test_importing_the_cli_loads_no_tensorflow(tmp_path):
@@ -195,3 +213,82 @@ def test_bundled_samples_are_installed_and_readable():
 
     for name in (cli.SAMPLE_CONTENT, cli.SAMPLE_STYLE):
         assert images.read_rgb(cli.sample(name)).shape[2] == 3
+
+
+def step_lines(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith("step=")]
+
+
+def test_lbfgs_coarse_to_fine_with_every_option_writes_the_outputs(tmp_path, tiny_vgg,
+                                                                   image_files, capsys):
+    content, style = image_files
+    out = tmp_path / "out"
+    args = ["--vgg", tiny_vgg, "--content", content, "--style", style, content,
+            "--style-blend-weights", "3", "1", "--style-scale", "1.5", "--optimizer", "lbfgs",
+            "--scales", "2", "--coarse-iterations", "2", "--iterations", "3", "--tv-weight", "1",
+            "--init", "style", "--preserve-colors", "--output-dir", str(out),
+            "--checkpoint-every", "2", *TINY]
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    lines = step_lines(stdout)
+    assert [line.split()[0] for line in lines] == ["step=1/2", "step=2/2", "step=1/3",
+                                                   "step=2/3", "step=3/3"]
+    fields = [dict(t.split("=", 1) for t in line.split()) for line in lines]
+    assert [f["size"] for f in fields] == ["12x16"] * 2 + ["24x32"] * 3
+    assert all(int(f["evals"]) >= int(f["step"].split("/")[0]) and float(f["tv"]) > 0
+               for f in fields)
+    assert {"result.png", "loss_curve.png", "contact_sheet.png", "losses.csv"} <= \
+        {p.name for p in out.iterdir()}
+    assert (out / "scales" / "12x16" / "checkpoints" / "style-2.index").exists()
+    rows = (out / "losses.csv").read_text().splitlines()
+    assert rows[0] == "size,step,global_step,evaluations,seconds,total,content,style,tv"
+    assert [r.split(",")[2] for r in rows[1:]] == ["1", "2", "3", "4", "5"]
+    sheet = iio.imread(out / "contact_sheet.png")
+    assert sheet.shape[0] == 24 and sheet.shape[1] > 4 * 32  # content, 2 styles, result
+
+    code, stdout, _ = run_cli([*args, "--iterations", "5"], capsys)
+    assert code == 0
+    assert "resuming at step 3 of level 2/2 (24x32) (settings match" in stdout
+    assert [line.split()[0] for line in step_lines(stdout)] == ["step=4/5", "step=5/5"]
+    assert len((out / "losses.csv").read_text().splitlines()) == 1 + 7
+
+
+def test_changing_the_optimiser_archives_the_run(finished, capsys):
+    args, _ = finished
+    code, stdout, _ = run_cli([*args, "--optimizer", "lbfgs"], capsys)
+    assert code == 0
+    assert "settings changed: optimizer 'adam' -> 'lbfgs'" in stdout
+
+
+def test_preserve_colors_only_rewrites_the_result(finished, capsys):
+    args, out = finished
+    before = iio.imread(out / "result.png")
+    code, stdout, _ = run_cli([*args, "--preserve-colors"], capsys)
+    assert code == 0 and "resuming at step 3" in stdout and not step_lines(stdout)
+    assert not np.array_equal(iio.imread(out / "result.png"), before)
+
+
+def test_batch_mode_stylises_each_image_into_its_own_resumable_folder(tmp_path, tiny_vgg,
+                                                                      image_files, capsys):
+    content, style = image_files
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(content, folder / "first.png")
+    shutil.copy(style, folder / "second.png")
+    (folder / "notes.txt").write_text("not an image, skipped")
+    args = ["--vgg", tiny_vgg, "--content-dir", str(folder), "--style", style, "--init", style,
+            "--output-dir", str(tmp_path / "out"), "--iterations", "2", *TINY]
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "content 2/2: " in stdout and stdout.count("starting fresh (new run)") == 2
+    for name in ("first", "second"):
+        assert (tmp_path / "out" / name / "result.png").exists()
+    code, stdout, _ = run_cli([*args[:-len(TINY) - 2], "--iterations", "3", *TINY], capsys)
+    assert code == 0 and stdout.count("resuming at step 2") == 2
+
+
+def test_empty_content_dir_is_refused(tmp_path, tiny_vgg, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli(["--vgg", tiny_vgg, "--content-dir", str(tmp_path / "empty"),
+                            "--output-dir", str(tmp_path / "out"), *TINY], capsys)
+    assert code == 2 and "holds no image files" in err

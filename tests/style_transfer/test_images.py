@@ -114,3 +114,23 @@ def test_empty_image():
 def test_odd_array_shape():
     with pytest.raises(UsageError, match=r"expected a 2-D grey or colour image"):
         images.to_rgb(np.zeros((2, 2, 7), np.uint8))
+
+
+def test_preserve_colors_keeps_the_styled_luminance_and_the_content_chroma():
+    rng = np.random.default_rng(1)
+    content = rng.uniform(60, 190, (8, 9, 3)).astype(np.float32)
+    styled = rng.uniform(60, 190, (8, 9, 3)).astype(np.float32)
+    kept = images.preserve_colors(content, styled)
+    ycbcr = images.RGB_TO_YCBCR
+    np.testing.assert_allclose(kept @ ycbcr[0], styled @ ycbcr[0], atol=1e-3)
+    np.testing.assert_allclose(kept @ ycbcr[1:].T, content @ ycbcr[1:].T, atol=1e-3)
+    grey = np.repeat(content[:, :, :1], 3, axis=2)
+    np.testing.assert_allclose(np.ptp(images.preserve_colors(grey, styled), axis=2), 0,
+                               atol=1e-3)  # grey content gives a grey result
+
+
+def test_resize_keeps_a_flat_image_flat():
+    flat = np.full((10, 14, 3), 77.0, np.float32)
+    resized = images.resize(flat, 21, 29)
+    assert resized.shape == (21, 29, 3)
+    np.testing.assert_allclose(resized, 77.0, atol=1e-3)

@@ -63,10 +63,10 @@ def test_style_loss_is_weighted_sum_and_total_combines(rng):
         style = losses.style_loss([tf.constant(g) for g in generated],
                                   [np_gram(s) for s in styles], weights)
         content = tf.constant(7.0)
-        total = losses.total_loss(content, style, 0.01, 2.0)
+        total = losses.total_loss(content, style, tf.constant(5.0), 0.01, 2.0, 0.1)
         found_style, found_total = evaluate(tf.stack([style, total]))
     np.testing.assert_allclose(found_style, expected_style, rtol=1e-5)
-    np.testing.assert_allclose(found_total, 0.07 + 2.0 * expected_style, rtol=1e-5)
+    np.testing.assert_allclose(found_total, 0.07 + 2.0 * expected_style + 0.5, rtol=1e-5)
 
 
 def test_losses_vanish_at_the_target(rng):
@@ -76,3 +76,31 @@ def test_losses_vanish_at_the_target(rng):
         zero = evaluate(tf.stack([losses.content_loss(tensor, features),
                                   losses.layer_style_loss(tensor, np_gram(features))]))
     np.testing.assert_allclose(zero, 0.0, atol=1e-6)
+
+
+def test_total_variation_is_mean_squared_neighbour_difference(rng):
+    image = rng.standard_normal((1, 5, 7, 3)).astype(np.float32)
+    pixels = image[0].astype(np.float64)
+    expected = (np.mean((pixels[1:] - pixels[:-1]) ** 2)
+                + np.mean((pixels[:, 1:] - pixels[:, :-1]) ** 2))
+    with tf.Graph().as_default():
+        found = evaluate(losses.total_variation_loss(tf.constant(image)))
+    np.testing.assert_allclose(found, expected, rtol=1e-5)
+    with tf.Graph().as_default():
+        flat = evaluate(losses.total_variation_loss(tf.fill([1, 4, 4, 3], 7.0)))
+    assert flat == 0.0
+
+
+def test_blended_style_loss_is_the_weighted_sum_over_styles(rng):
+    shapes = [(1, 8, 8, 2), (1, 4, 4, 3)]
+    generated = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    styles = [[np_gram(rng.standard_normal(s).astype(np.float32)) for s in shapes]
+              for _ in range(3)]
+    layer_weights, blend = [0.5, 3.0], [0.2, 0.3, 0.5]
+    with tf.Graph().as_default():
+        tensors = [tf.constant(g) for g in generated]
+        blended = losses.blended_style_loss(tensors, styles, layer_weights, blend)
+        each = [losses.style_loss(tensors, grams, layer_weights) for grams in styles]
+        found, *singles = evaluate(tf.stack([blended, *each]))
+    np.testing.assert_allclose(found, np.dot(blend, singles), rtol=1e-5)
+    assert min(singles) > 0

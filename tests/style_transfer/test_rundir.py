@@ -69,3 +69,19 @@ def test_output_path_that_is_a_file(tmp_path):
     with pytest.raises(UsageError, match=r"output directory .*f/sub is not writable"):
         RunDir(str(tmp_path / "f" / "sub")).check_writable()
     assert (tmp_path / "f").read_text() == "keep me"
+
+
+def test_new_outputs_and_levels_are_archived_too(tmp_path):
+    run = finished_run(tmp_path)
+    run.save_history([{"size": "12x16", "step": 1, "global_step": 1, "evaluations": 2,
+                       "seconds": 0.5, "total": 9.0, "content": 1.0, "style": 8.0, "tv": 0.0}])
+    run.level(12, 16).check_writable()
+    (tmp_path / "out" / "loss_curve.png").write_bytes(b"png")
+    run.prepare(dict(SETTINGS, optimizer="lbfgs"))
+    (archived,) = (tmp_path / "out" / "archive").iterdir()
+    assert {"losses.csv", "loss_curve.png", "scales"} <= {p.name for p in archived.iterdir()}
+    assert (archived / "scales" / "12x16").is_dir()
+    assert RunDir(str(archived)).history() == [
+        {"size": "12x16", "step": 1.0, "global_step": 1.0, "evaluations": 2.0, "seconds": 0.5,
+         "total": 9.0, "content": 1.0, "style": 8.0, "tv": 0.0}]
+    assert run.history() == []

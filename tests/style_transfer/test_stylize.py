@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import threading
 
 import numpy as np
 import pytest
 
-from tf1cnn.style_transfer import stylize, vgg
+from tf1cnn.style_transfer import images, stylize, vgg
 from tf1cnn.style_transfer.errors import UsageError
 
 
 def optimise(layers, pictures, config, folder, resume=False):
     content, style = pictures
-    with stylize.Stylizer(layers, content, style, config, str(folder / "ckpt"),
+    with stylize.Stylizer(layers, content, [style], config, str(folder / "ckpt"),
                           str(folder / "summaries")) as run:
         if not (resume and run.resume() is not None):
             run.start(stylize.initial_image(content, config))
@@ -73,3 +75,120 @@ def test_memory_estimate_grows_with_pixels():
     small, large = (stylize.memory_estimate(layers, s, s) for s in (256, 512))
     assert 3.5 < (large - stylize.memory_estimate(layers, 1, 1)) / \
         (small - stylize.memory_estimate(layers, 1, 1)) < 4.5
+
+
+def test_lbfgs_loss_falls_within_pixel_bounds_and_counts_evaluations(tiny_layers, pictures,
+                                                                     tiny_config, tmp_path):
+    config = dataclasses.replace(tiny_config, optimizer="lbfgs", iterations=20)
+    records, final = optimise(tiny_layers, pictures, config, tmp_path)
+    assert [r.step for r in records] == [1, 2, 3, 4, 5, 10, 20]
+    assert records[-1].total_loss < 0.2 * records[0].total_loss
+    assert all(b.total_loss <= a.total_loss for a, b in itertools.pairwise(records))
+    assert records[-1].evaluations >= 20
+    assert final.min() >= -1e-3 and final.max() <= 255 + 1e-3
+    np.testing.assert_allclose(records[-1].image, final, atol=1e-3)
+    assert [r.checkpointed for r in records] == [False] * 4 + [True] * 3
+
+
+def test_lbfgs_resumes_at_its_step_and_the_loss_keeps_falling(tiny_layers, pictures,
+                                                             tiny_config, tmp_path):
+    short, long = (dataclasses.replace(tiny_config, optimizer="lbfgs", iterations=n)
+                   for n in (5, 15))
+    first, _ = optimise(tiny_layers, pictures, short, tmp_path)
+    second, _ = optimise(tiny_layers, pictures, long, tmp_path, resume=True)
+    assert [r.step for r in second] == [10, 15]  # steps 6-15: history restarts, the image not
+    assert second[0].evaluations > first[-1].evaluations
+    assert second[-1].total_loss < second[0].total_loss < first[-1].total_loss
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_tolerance_stops_early_with_a_checkpoint(tiny_layers, pictures, tiny_config, tmp_path,
+                                                 optimizer):
+    config = dataclasses.replace(tiny_config, optimizer=optimizer, iterations=500,
+                                 tolerance=0.05)
+    records, _ = optimise(tiny_layers, pictures, config, tmp_path)
+    last = records[-1]
+    assert last.step < 500 and last.stopped and last.checkpointed
+    assert all(not r.stopped for r in records[:-1])
+    with stylize.Stylizer(tiny_layers, *pictures[:1], pictures[1:], config,
+                          str(tmp_path / "ckpt"), str(tmp_path / "s2")) as run:
+        assert run.resume() == last.step
+
+
+def first_loss(layers, content, styles, config, folder):
+    """The loss terms of the initial image (Adam's step 1 reports the image entering it)."""
+    config = dataclasses.replace(config, iterations=1)
+    with stylize.Stylizer(layers, content, styles, config, str(folder / "c"),
+                          str(folder / "s")) as run:
+        run.start(stylize.initial_image(content, config))
+        (record,) = run.steps()
+    return record
+
+
+def test_several_styles_all_count_with_equal_weights_by_default(tiny_layers, pictures,
+                                                                tiny_config, tmp_path):
+    content, style = pictures
+    other = np.ascontiguousarray(style[::-1, ::-1])
+    config = dataclasses.replace(tiny_config, style=("a", "b"))
+    both = first_loss(tiny_layers, content, [style, other], config, tmp_path / "both")
+    one, two = (first_loss(tiny_layers, content, [s], tiny_config, tmp_path / name)
+                for s, name in ((style, "one"), (other, "two")))
+    assert one.style_loss != pytest.approx(two.style_loss, rel=1e-3)
+    assert both.style_loss == pytest.approx((one.style_loss + two.style_loss) / 2, rel=1e-4)
+    weighted = dataclasses.replace(config, style_blend_weights=(1.0, 3.0))
+    assert first_loss(tiny_layers, content, [style, other], weighted, tmp_path / "w").style_loss \
+        == pytest.approx(0.25 * one.style_loss + 0.75 * two.style_loss, rel=1e-4)
+
+
+def test_a_larger_style_image_is_compared_at_the_results_pixel_count(tiny_layers, pictures,
+                                                                     tiny_config, tmp_path):
+    """The style image at twice the size (``style_scale=2``) has Gram matrices summed over four
+    times the pixels; rescaled to the result's pixel count, they give about the same loss."""
+    content, style = pictures
+    larger = images.resize(style, 2 * style.shape[0], 2 * style.shape[1])
+    same = first_loss(tiny_layers, content, [style], tiny_config, tmp_path / "a")
+    scaled = first_loss(tiny_layers, content, [larger], tiny_config, tmp_path / "b")
+    assert scaled.style_loss == pytest.approx(same.style_loss, rel=0.2)
+
+
+def test_tv_weight_adds_the_total_variation(tiny_layers, pictures, tiny_config, tmp_path):
+    content, style = pictures
+    config = dataclasses.replace(tiny_config, tv_weight=2.0)
+    record = first_loss(tiny_layers, content, [style], config, tmp_path)
+    assert record.tv_loss > 0
+    assert record.total_loss == pytest.approx(
+        0.01 * record.content_loss + record.style_loss + 2.0 * record.tv_loss, rel=1e-5)
+
+
+def test_initial_image_from_a_picture_is_that_picture_less_the_mean(pictures, tiny_config):
+    content, style = pictures
+    start = stylize.initial_image(content, tiny_config, style)
+    np.testing.assert_allclose(start + np.asarray(tiny_config.mean_pixel), style, atol=1e-4)
+
+
+def test_lbfgs_and_a_larger_style_raise_the_estimate():
+    layers = vgg.trunk(vgg.random_layers(19), ["relu5_1"])
+    adam = stylize.memory_estimate(layers, 1000, 1000)
+    assert stylize.memory_estimate(layers, 1000, 1000, "lbfgs") - adam == \
+        stylize.LBFGS_BYTES_PER_VALUE * 3_000_000
+    assert stylize.memory_estimate(layers, 1000, 1000, "adam", style_scale=3.0) > adam
+    assert stylize.memory_estimate(layers, 1000, 1000, "adam", style_scale=0.5) == adam
+
+
+def test_leaving_lbfgs_early_ends_its_thread_and_keeps_the_session(tiny_layers, pictures,
+                                                                   tiny_config, tmp_path):
+    """What Ctrl-C or a caller's ``break`` does: the SciPy thread stops, the work is saved."""
+    content, style = pictures
+    config = dataclasses.replace(tiny_config, optimizer="lbfgs", iterations=50)
+    with stylize.Stylizer(tiny_layers, content, [style], config, str(tmp_path / "ckpt"),
+                          str(tmp_path / "summaries")) as run:
+        run.start(stylize.initial_image(content, config))
+        records = run.steps()
+        for record in records:
+            if record.step == 3:
+                break
+        records.close()
+        assert not [t for t in threading.enumerate() if t.name == "lbfgs"]
+        assert run.step == 3
+        run.save_checkpoint()
+        assert stylize.latest_checkpoint(str(tmp_path / "ckpt")).endswith(f"style-{run.step}")

@@ -1,0 +1,68 @@
+"""The config: blend weights, coarse-to-fine levels and the settings that define a run."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tf1cnn.style_transfer.config import StyleConfig
+from tf1cnn.style_transfer.errors import UsageError
+
+
+def test_no_blend_weights_weigh_every_style_equally():
+    config = StyleConfig(style=("a.png", "b.png", "c.png"))
+    assert config.blend_weights() == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+    assert StyleConfig().blend_weights() == (1.0,)  # the bundled style
+
+
+def test_blend_weights_are_normalised():
+    config = StyleConfig(style=("a.png", "b.png"), style_blend_weights=(3.0, 1.0))
+    assert config.blend_weights() == pytest.approx((0.75, 0.25))
+    assert StyleConfig(style=("a.png", "b.png"), style_blend_weights=(0.0, 2.0)) \
+        .blend_weights() == pytest.approx((0.0, 1.0))
+
+
+@pytest.mark.parametrize("weights, message", [
+    ((1.0,), r"--style-blend-weights has 1 values for 2 style images"),
+    ((1.0, -1.0), r"must be non-negative and not all zero, got 1.0 -1.0"),
+    ((0.0, 0.0), r"must be non-negative and not all zero, got 0.0 0.0"),
+])
+def test_bad_blend_weights_are_refused(weights, message):
+    with pytest.raises(UsageError, match=message):
+        StyleConfig(style=("a.png", "b.png"), style_blend_weights=weights).check()
+
+
+def test_levels_halve_the_size_coarsest_first_and_end_with_the_config():
+    config = StyleConfig(height=250, width=333, scales=3, coarse_iterations=40)
+    levels = config.levels()
+    assert [(c.height, c.width, c.iterations) for c in levels] == [
+        (62, 83, 40), (125, 166, 40), (250, 333, 300)]
+    assert levels[-1] is config
+    assert StyleConfig().levels() == [StyleConfig()]
+
+
+def test_too_many_scales_are_refused():
+    with pytest.raises(UsageError, match=r"--scales 7 makes the coarsest level 4 pixels"):
+        StyleConfig(height=250, width=333, scales=7).check()
+    StyleConfig(height=250, width=333, scales=6).check()
+
+
+def test_settings_hold_the_optimiser_and_not_the_colour_choice():
+    base = StyleConfig().run_settings()
+    assert base["optimizer"] == "adam" and base["init"] == "noise"
+    assert StyleConfig(optimizer="lbfgs").run_settings() != base
+    assert StyleConfig(preserve_colors=True).run_settings() == base
+    assert "init" not in StyleConfig(init="start.png").run_settings()  # its hash goes in
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("optimizer", "sgd", r"--optimizer must be one of adam, lbfgs, got 'sgd'"),
+    ("tolerance", -1.0, r"--tolerance must not be negative"),
+    ("tv_weight", -1.0, r"--tv-weight must not be negative"),
+    ("style_scale", 0.0, r"--style-scale must be positive"),
+    ("coarse_iterations", 0, r"--coarse-iterations must be at least 1"),
+    ("content_dir", "folder", r"give --content or --content-dir, not both"),
+])
+def test_bad_values_are_refused(field, value, message):
+    with pytest.raises(UsageError, match=message):
+        dataclasses.replace(StyleConfig(content="c.png"), **{field: value}).check()
