@@ -21,7 +21,7 @@ import typing
 from collections.abc import Sequence
 from pathlib import Path
 
-from tf1cnn.style_transfer.cli import DefaultsFormatter
+from tf1cnn.style_transfer.cli import DefaultsFormatter, UsageParser
 from tf1cnn.style_transfer.errors import UsageError
 
 from . import cluster as clusters
@@ -52,18 +52,12 @@ EXIT_STOPPED = 1
 EXIT_INTERRUPTED = 130
 
 
-class _Parser(argparse.ArgumentParser):
-    """Report a bad option as a UsageError: one line, exit 2."""
-
-    def error(self, message):
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tf1cnn-cluster", allow_abbrev=False,
-                     description="Parameter-server training of the 2019 tutorial's y = x^2 "
-                                 "regression on TF1's gRPC runtime, then an eval plot.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = UsageParser(prog="tf1cnn-cluster", allow_abbrev=False,
+                         description="Parameter-server training of the 2019 tutorial's "
+                                     "y = x^2 regression on TF1's gRPC runtime, then an eval "
+                                     "plot.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=UsageParser)
     train = commands.add_parser(
         "train", formatter_class=DefaultsFormatter, allow_abbrev=False,
         help="train on a local cluster, or run one task of a multi-host cluster",

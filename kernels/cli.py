@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tf1cnn.style_transfer.cli import DefaultsFormatter, sample
+from tf1cnn.style_transfer.cli import DefaultsFormatter, UsageParser, sample
 from tf1cnn.style_transfer.errors import UsageError
 
 from . import figure
@@ -45,13 +45,6 @@ CHOICES = {"colour": COLOURS, "padding": PADDINGS}
 SAMPLE_IMAGE = "grace_hopper.jpg"
 
 
-class _Parser(argparse.ArgumentParser):
-    """Report a bad option as a UsageError, so it gets the same one-line message and exit 2."""
-
-    def error(self, message):
-        raise UsageError(message)
-
-
 def _whole_number(text: str) -> int:
     try:
         return int(text)
@@ -61,9 +54,11 @@ def _whole_number(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tf1cnn-kernels", formatter_class=DefaultsFormatter, allow_abbrev=False,
-                     description="Hand-made 3x3 kernels applied to an image with one TF1 "
-                                 "conv2d; writes the input and the feature maps as a figure.")
+    parser = UsageParser(prog="tf1cnn-kernels", formatter_class=DefaultsFormatter,
+                         allow_abbrev=False,
+                         description="Hand-made 3x3 kernels applied to an image with one TF1 "
+                                     "conv2d; writes the input and the feature maps as a "
+                                     "figure.")
     hints = typing.get_type_hints(DemoConfig)
     for field in dataclasses.fields(DemoConfig):
         hint = hints[field.name]

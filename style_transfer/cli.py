@@ -71,6 +71,14 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class UsageParser(argparse.ArgumentParser):
+    """Report a bad option as a UsageError, so it gets the same one-line message and exit 2
+    as every other bad input."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tf1cnn-style", formatter_class=DefaultsFormatter, allow_abbrev=False,
