@@ -21,7 +21,7 @@ run, each as the median of ``--repeats`` calls after one warm-up call:
   must read its input and write its output once.
 
 TensorFlow runs with TF_ENABLE_ONEDNN_OPTS=1 (set here before the import, as the CLI does) and
-the demo's Session settings (``convolve.session_config``). Prints the load average before and
+the demo's Session settings (``runtime.session_config``). Prints the load average before and
 after, and per stride "others": the cores that other processes kept busy meanwhile (machine
 busy time from /proc/stat minus this process's CPU time, over the wall time; above ~0.1 the
 figures are disturbed). Then a table, and one JSON line of all figures.
@@ -78,6 +78,7 @@ def measure(size: int, stride: int, repeats: int, scipy_repeats: int) -> dict[st
     import tensorflow as tf
 
     from tf1cnn.kernels import bank, convolve, reference
+    from tf1cnn.style_transfer import runtime
 
     rng = np.random.default_rng(0)
     image = rng.random((size, size, 3), dtype=np.float32)
@@ -98,7 +99,7 @@ def measure(size: int, stride: int, repeats: int, scipy_repeats: int) -> dict[st
         singles = [convolve.conv(held, tf.constant(f), stride, "SAME") for f in per_kernel]
         depthwise = tf.nn.depthwise_conv2d(held, tf.constant(depthwise_filter),
                                            [1, stride, stride, 1], "SAME")
-        with tf.compat.v1.Session(config=convolve.session_config()) as session:
+        with tf.compat.v1.Session(config=runtime.session_config()) as session:
             session.run(held.initializer, {fed: image[None]})
             check = session.run(stacked)[0]
             ms["stacked"] = median_ms(lambda: session.run(stacked.op), repeats)

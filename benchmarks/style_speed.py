@@ -15,7 +15,7 @@ counted) / time. A 4096^3 fp32 matmul in a TF1 Session (median of several runs) 
 subprocess before and after each size; the ratio uses the mean of the two. "others" = cores
 other processes kept busy meanwhile: above ~0.1 the figures are disturbed.
 
-Both workers use the Stylizer's own ``stylize.session_config()``. Like the CLI it sets
+Both workers use the Stylizer's own ``runtime.session_config()``. Like the CLI it sets
 ``TF_ENABLE_ONEDNN_OPTS=1`` unless the environment has it; ``=0`` gives TensorFlow's default
 on CPUs without AVX-512 (Eigen kernels, whose 4096^3 matmul reaches about half of oneDNN's
 there). Prints a table, then one JSON line.
@@ -77,8 +77,8 @@ def cpu_seconds() -> tuple[float, float]:
 def setup_tf() -> tuple[Any, dict[str, Any]]:
     """In a worker: the Stylizer's session ConfigProto and a description of the settings."""
     import tensorflow as tf
-    from tf1cnn.style_transfer import stylize
-    config = stylize.session_config()
+    from tf1cnn.style_transfer import runtime
+    config = runtime.session_config()
     try:  # TF's own answer: off by default on CPUs without AVX-512, such as AMD EPYC
         from tensorflow.python.util import _pywrap_util_port
         onednn = "on" if _pywrap_util_port.IsMklEnabled() else "off"

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tf1cnn.style_transfer.cli import DefaultsFormatter, UsageParser
+from tf1cnn.style_transfer import exits
 from tf1cnn.style_transfer.errors import UsageError
 
 from . import cluster as clusters
@@ -48,8 +49,6 @@ HELP = {
                     "unauthenticated graphs from anyone who can reach them",
 }
 TASK_FLAGS = ("ps_hosts", "worker_hosts", "job_name", "task_index")
-EXIT_STOPPED = 1
-EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_train(config, args.ports, {k: getattr(args, k) for k in TASK_FLAGS})
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exits.USAGE
 
 
 def resolve_task(flags: dict, environ=os.environ):
@@ -161,8 +160,8 @@ def _train_local(config: TrainConfig, cluster: dict) -> int:
     if summary.interrupted:
         print("interrupted: rerun the same command to resume from the last checkpoint",
               file=sys.stderr, flush=True)
-        return EXIT_INTERRUPTED
-    return EXIT_STOPPED if summary.stopped else 0
+        return exits.INTERRUPTED
+    return exits.STOPPED if summary.stopped else 0
 
 
 def _run_task(cluster: dict, task: clusters.Task, config: TrainConfig) -> int:
@@ -174,7 +173,7 @@ def _run_task(cluster: dict, task: clusters.Task, config: TrainConfig) -> int:
                                                               config.timeout))
         except KeyboardInterrupt:
             print(f"{task} interrupted", file=sys.stderr, flush=True)
-            return EXIT_INTERRUPTED
+            return exits.INTERRUPTED
         return 0
     stop = tasks.stop_on_interrupt()
     result = tasks.exit_when_lost(
@@ -184,7 +183,7 @@ def _run_task(cluster: dict, task: clusters.Task, config: TrainConfig) -> int:
           f"last_loss={result.last_loss:.6g} seconds={result.seconds:.2f}"
           + ("" if result.final_loss is None else f" final_loss={result.final_loss:.6g}"),
           flush=True)
-    return EXIT_INTERRUPTED if result.interrupted else 0
+    return exits.INTERRUPTED if result.interrupted else 0
 
 
 def run_eval(checkpoint_dir: str, output: str | None, show: bool) -> int:

@@ -11,6 +11,7 @@ import dataclasses
 
 import numpy as np
 
+from tf1cnn.style_transfer import runtime
 from tf1cnn.style_transfer.errors import UsageError
 
 from .data import make_data
@@ -37,9 +38,7 @@ class Fit:
 
 
 def latest_checkpoint(folder: str) -> str:
-    import tensorflow as tf
-
-    path = tf.train.latest_checkpoint(folder)
+    path = runtime.latest_checkpoint(folder)
     if path is None:
         raise UsageError(f"no checkpoint in {folder}: train first (tf1cnn-cluster train "
                          f"--checkpoint-dir {folder})")

@@ -27,12 +27,14 @@ import typing
 
 import tensorflow as tf
 
+from tf1cnn.style_transfer import exits
+
 from . import model
 from .cluster import Task, device_filters
 from .config import TrainConfig
 from .data import make_data
 from .results import WorkerResult
-from .watchdog import EXIT_LOST, Watchdog
+from .watchdog import Watchdog
 
 v1 = tf.compat.v1
 POLL_SECONDS = 0.1
@@ -60,7 +62,7 @@ def stop_on_interrupt() -> threading.Event:
 
 
 def exit_when_lost(task: Task, call, log=print):
-    """Return call(); if the cluster cannot be reached, print one line and exit EXIT_LOST."""
+    """Return call(); if the cluster cannot be reached, print one line and exit exits.LOST."""
     try:
         return call()
     except ClusterError as exc:
@@ -68,7 +70,7 @@ def exit_when_lost(task: Task, call, log=print):
     except tf.errors.OpError as exc:
         message = f"{type(exc).__name__}: {exc.message.splitlines()[0]}"
     log(f"{task} pid={os.getpid()} error: {message}")
-    raise SystemExit(EXIT_LOST)
+    raise SystemExit(exits.LOST)
 
 
 def session_config(task: Task, timeout: float) -> v1.ConfigProto:
@@ -179,7 +181,7 @@ def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
     """Train as worker ``index`` until the global step reaches ``config.last_step``, or until
     ``stop`` is set (then the chief still saves a last checkpoint).
 
-    Raises ClusterError, or ends the process with EXIT_LOST, when the others cannot be
+    Raises ClusterError, or ends the process with exits.LOST, when the others cannot be
     reached within ``config.timeout`` seconds.
     """
     task = Task("worker", index)

@@ -5,7 +5,7 @@ TF 2.21's sessions can block with no timeout of their own: closing a session who
 waits for ever in CleanupGraph, and creating one waits for every device it may use. A
 ``Watchdog`` thread watches a deadline that the task moves forward as it makes progress. When
 the deadline passes it prints one line saying what was awaited and ends the process with
-``EXIT_LOST``; nothing can be saved by then, since the variables live on the lost ps.
+``exits.LOST``; nothing can be saved by then, since the variables live on the lost ps.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import os
 import threading
 import time
 
-EXIT_LOST = 3
+from tf1cnn.style_transfer import exits
+
 
 
 class Watchdog:
@@ -47,4 +48,4 @@ class Watchdog:
                 awaiting = self._awaiting
             if late:
                 self._log(f"{self._describe} error: gave up waiting for {awaiting}")
-                os._exit(EXIT_LOST)
+                os._exit(exits.LOST)

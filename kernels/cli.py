@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from tf1cnn.style_transfer.cli import DefaultsFormatter, UsageParser, sample
+from tf1cnn.style_transfer import exits, runtime
 from tf1cnn.style_transfer.errors import UsageError
 
 from . import figure
@@ -88,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(config)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exits.USAGE
 
 
 def read_image(path: str) -> np.ndarray:
@@ -106,9 +107,7 @@ def run(config: DemoConfig) -> int:
         figure.check_writable(config.output)
     pixels = read_image(config.image)
     print("config: " + json.dumps(dataclasses.asdict(config)), flush=True)
-    # Both are read when TensorFlow loads; see style_transfer.cli for the oneDNN measurement.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    runtime.configure_environment()
     from . import convolve
 
     result = convolve.feature_maps(pixels, config.kernels, rgb=config.rgb,

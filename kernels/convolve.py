@@ -23,6 +23,8 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
+from tf1cnn.style_transfer import runtime
+
 from . import bank
 
 EDGE = "edge"
@@ -34,11 +36,6 @@ SEED_EDGE_MAX = 255.0  # the tutorial's bound, written for 0-255 pixels
 class FeatureMaps:
     input: np.ndarray  # [height, width, 1 or 3]: the image the filters saw
     maps: dict[str, np.ndarray]  # kernel name -> [out_height, out_width, 1 or 3]
-
-
-def session_config() -> tf.compat.v1.ConfigProto:
-    """One op at a time, each using every core: the graph is a single large convolution."""
-    return tf.compat.v1.ConfigProto(inter_op_parallelism_threads=1)
 
 
 def conv(images: tf.Tensor, filter_, stride: int, padding: str) -> tf.Tensor:
@@ -87,6 +84,6 @@ def feature_maps(pixels: np.ndarray, names: Sequence[str] = bank.NAMES, *, rgb: 
         image = tf.compat.v1.placeholder(tf.float32, [None, None, 3], name="image")
         seen, maps = build_maps(image, names, rgb=rgb, seed=seed, stride=stride,
                                 padding=padding)
-        with tf.compat.v1.Session(config=session_config()) as session:
+        with tf.compat.v1.Session(config=runtime.session_config()) as session:
             shown, values = session.run((seen, maps), {image: pixels})
     return FeatureMaps(input=shown, maps=values)

@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from tf1cnn.style_transfer import exits, runtime
 from tf1cnn.style_transfer.errors import UsageError
 
 from . import figure
@@ -77,9 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         photo = read_image(args.image or sample(SAMPLE_IMAGE))
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+        return exits.USAGE
+    runtime.configure_environment()
     figure.save(figure.draw(figure.new_figure(), comparison(photo)), args.output, args.dpi,
                 {"Software": "tf1cnn.kernels.faults"})
     print(f"saved: {args.output}")

@@ -16,6 +16,7 @@ import sys
 import typing
 from collections.abc import Sequence
 
+from . import exits, runtime
 from .config import CHOICES, INITS, StyleConfig
 from .errors import UsageError
 
@@ -111,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(config)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exits.USAGE
 
 
 def sample(name: str) -> str:
@@ -124,10 +125,7 @@ def run(config: StyleConfig) -> int:
     config.check()
     config = dataclasses.replace(config, style=config.style or (sample(SAMPLE_STYLE),))
     contents = content_files(config)
-    # Both are read when TensorFlow loads. oneDNN's kernels make a step about 1.4x faster on
-    # the 2-core AMD machines this was measured on, where TensorFlow leaves them off by default.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    runtime.configure_environment()
     from . import download, images, job, matconvnet, stylize, vgg
     from .rundir import RunDir
 

@@ -17,13 +17,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import images, report, stylize
+from . import exits, images, report, runtime, stylize
 from .config import StyleConfig
 from .matconvnet import Layer
 from .rundir import RunDir
-
-INTERRUPTED = 130
-
 
 def stylise(layers: Sequence[Layer], content: np.ndarray, styles: Sequence[np.ndarray],
             config: StyleConfig, out: RunDir, settings: dict, resolved: dict,
@@ -39,7 +36,7 @@ def stylise(layers: Sequence[Layer], content: np.ndarray, styles: Sequence[np.nd
     first = 0
     if resume:
         first = next((k for k in reversed(range(len(levels)))
-                      if stylize.latest_checkpoint(folders[k].checkpoints)), 0)
+                      if runtime.latest_checkpoint(folders[k].checkpoints)), 0)
     history = [row for row in out.history() if resume]
     previous = None
     for index in range(first, len(levels)):
@@ -89,7 +86,7 @@ def stylise(layers: Sequence[Layer], content: np.ndarray, styles: Sequence[np.nd
                 out.save_history(history)
                 print(f"interrupted at step {step}: checkpoint and image saved; rerun to resume",
                       file=sys.stderr, flush=True)
-                return INTERRUPTED
+                return exits.INTERRUPTED
             previous = run.current_image()
     result = images.preserve_colors(images.fit(content, config.height, config.width), previous) \
         if config.preserve_colors else previous

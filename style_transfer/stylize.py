@@ -35,7 +35,7 @@ import numpy as np
 import scipy.optimize
 import tensorflow as tf
 
-from . import losses, vgg
+from . import losses, runtime, vgg
 from .config import StyleConfig
 from .errors import UsageError
 from .matconvnet import Layer
@@ -72,12 +72,6 @@ class Progress:
     checkpointed: bool  # a checkpoint was written at this step
     stopped: str  # why the run ended before ``iterations``; empty if it did not
     image: np.ndarray  # [height, width, 3] float RGB after this step, mean added back
-
-
-def session_config() -> tf.compat.v1.ConfigProto:
-    """One op at a time, each using every core: the network is a chain of large convolutions,
-    and running two at once only makes them fight over the cores (11 % slower on 2 cores)."""
-    return tf.compat.v1.ConfigProto(inter_op_parallelism_threads=1)
 
 
 def is_logged(step: int, iterations: int) -> bool:
@@ -141,16 +135,6 @@ def relative_change(before: float, after: float) -> float:
     return abs(before - after) / max(abs(before), abs(after), 1.0)
 
 
-def latest_checkpoint(folder: str) -> str | None:
-    """The newest checkpoint's path prefix in ``folder``, or None; UsageError if unreadable."""
-    try:
-        return tf.train.latest_checkpoint(folder)
-    except Exception as exc:  # a damaged 'checkpoint' index file
-        raise UsageError(f"the checkpoint index in {folder} is unreadable "
-                         f"({type(exc).__name__}); move that folder away to start over") \
-            from None
-
-
 class _Stop(Exception):
     """Ends the SciPy loop early when the consumer of ``steps()`` goes away."""
 
@@ -169,7 +153,7 @@ class Stylizer:
         self.graph = tf.Graph()
         with self.graph.as_default():
             network = vgg.VGG(layers, config.pooling)
-            self.session = tf.compat.v1.Session(graph=self.graph, config=session_config())
+            self.session = tf.compat.v1.Session(graph=self.graph, config=runtime.session_config())
             content_target, style_targets = self._targets(network, content, styles)
             self._build(network, content_target, style_targets)
             self.graph.finalize()  # nothing may add ops inside the loop
@@ -265,7 +249,7 @@ class Stylizer:
 
     def resume(self) -> int | None:
         """Restore the latest checkpoint; return its step, or None when there is none."""
-        latest = latest_checkpoint(self.checkpoint_dir)
+        latest = runtime.latest_checkpoint(self.checkpoint_dir)
         if latest is None:
             return None
         try:

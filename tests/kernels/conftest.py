@@ -18,6 +18,7 @@ def tf_conv():
     import tensorflow as tf
 
     from tf1cnn.kernels import convolve
+    from tf1cnn.style_transfer import runtime
 
     cache = {}
 
@@ -29,7 +30,7 @@ def tf_conv():
                 images = tf.compat.v1.placeholder(tf.float32, [1, None, None, key[0]])
                 weights = tf.compat.v1.placeholder(tf.float32, [3, 3, key[0], key[1]])
                 out = convolve.conv(images, weights, stride, padding)
-            cache[key] = (tf.compat.v1.Session(graph=graph, config=convolve.session_config()),
+            cache[key] = (tf.compat.v1.Session(graph=graph, config=runtime.session_config()),
                           images, weights, out)
         session, images, weights, out = cache[key]
         return session.run(out, {images: image[None], weights: filter_})[0]

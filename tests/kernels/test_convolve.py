@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tf1cnn.kernels import bank, convolve, reference
+from tf1cnn.style_transfer import runtime
 
 # Sizes where SAME padding is symmetric, absent and asymmetric (the odd zero at the bottom or
 # the right): e.g. at stride 3, 8 pads (0, 1), 9 pads nothing, 10 pads (1, 1), 14 pads (0, 1).
@@ -69,7 +70,7 @@ def run_graph(pixels, **kwargs):
     with tf.Graph().as_default() as graph:
         image = tf.compat.v1.placeholder(tf.float32, [None, None, 3])
         seen, maps = convolve.build_maps(image, bank.NAMES, **kwargs)
-        with tf.compat.v1.Session(config=convolve.session_config()) as session:
+        with tf.compat.v1.Session(config=runtime.session_config()) as session:
             values = session.run((seen, maps), {image: pixels})
     return graph, values
 

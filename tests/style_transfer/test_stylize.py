@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from tf1cnn.style_transfer import images, stylize, vgg
+from tf1cnn.style_transfer import images, runtime, stylize, vgg
 from tf1cnn.style_transfer.errors import UsageError
 
 
@@ -191,4 +191,4 @@ def test_leaving_lbfgs_early_ends_its_thread_and_keeps_the_session(tiny_layers, 
         assert not [t for t in threading.enumerate() if t.name == "lbfgs"]
         assert run.step == 3
         run.save_checkpoint()
-        assert stylize.latest_checkpoint(str(tmp_path / "ckpt")).endswith(f"style-{run.step}")
+        assert runtime.latest_checkpoint(str(tmp_path / "ckpt")).endswith(f"style-{run.step}")

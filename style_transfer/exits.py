@@ -1,0 +1,14 @@
+"""The exit status of every tf1cnn command: one table for the three tools (shared module).
+
+``tf1cnn-style``, ``tf1cnn-kernels`` and ``tf1cnn-cluster`` return these from ``main`` and
+nothing else; the README's exit-code table is this one. A status that a signal caused follows
+the shell's convention, 128 plus the signal's number, so that a calling script sees the same
+code whether the tool saved and exited or the signal killed it.
+"""
+from __future__ import annotations
+
+OK = 0
+STOPPED = 1  # cluster: a worker ended before training finished (the summary says which)
+USAGE = 2  # bad input: one "error:" line, and nothing already on disk changed
+LOST = 3  # cluster: a task lost the cluster and gave up after --timeout
+INTERRUPTED = 130  # SIGINT (Ctrl-C): the state was saved first; rerun to resume
