@@ -36,6 +36,7 @@ HELP = {
                   "steps extends a finished run",
     "optimizer": "adam (as the tutorial) or lbfgs (SciPy's L-BFGS-B, within pixel bounds)",
     "learning_rate": "Adam learning rate",
+    "lbfgs_corrections": "L-BFGS: curvature pairs kept (memory: 16 bytes per value and pair)",
     "tolerance": "stop when the relative change of the loss from one step to the next falls to "
                  "this (adam and lbfgs); 0 never stops early",
     "scales": "coarse-to-fine: optimise first at 1/2^(N-1) of the size, then at each doubling",
@@ -126,14 +127,13 @@ def run(config: StyleConfig) -> int:
     config = dataclasses.replace(config, style=config.style or (sample(SAMPLE_STYLE),))
     contents = content_files(config)
     runtime.configure_environment()
-    from . import download, images, job, matconvnet, stylize, vgg
+    from . import download, engine, images, job, matconvnet, memory, vgg
     from .rundir import RunDir
 
-    outs = [RunDir(config.output_dir if not config.content_dir else
-                   os.path.join(config.output_dir, pathlib.Path(path).stem))
-            for path in contents]
+    outs = [config.output_dir if not config.content_dir else
+            os.path.join(config.output_dir, pathlib.Path(path).stem) for path in contents]
     for out in outs:
-        out.check_writable()
+        RunDir(out).check_writable()
     for path in contents:  # every input is checked before the long part
         images.read_rgb(path, "content")
     styles = [images.read_rgb(path, "style") for path in config.style]
@@ -141,28 +141,24 @@ def run(config: StyleConfig) -> int:
     vgg_path = config.vgg or str(download.vgg19_path())
     layers = vgg.trunk(matconvnet.read_layers(vgg_path),
                        (config.content_layer, *config.style_layers))
-    stylize.check_memory(layers, config.height, config.width, config.optimizer,
-                         config.style_scale)
-    common = dict(config.run_settings(),
-                  style_sha256=[download.file_sha256(path) for path in config.style],
-                  weights_sha256=vgg.weights_sha256(layers))
-    if config.init not in INITS:
-        common["init_sha256"] = download.file_sha256(config.init)
-    for index, (path, out) in enumerate(zip(contents, outs)):
-        if len(contents) > 1:
-            print(f"content {index + 1}/{len(contents)}: {path} -> {out.path}", flush=True)
-        item = dataclasses.replace(config, content=path, output_dir=out.path)
-        resolved = dict(dataclasses.asdict(item), vgg=vgg_path)
-        print("config: " + json.dumps(resolved), flush=True)
-        settings = dict(common, content_sha256=download.file_sha256(path))
-        content = images.read_rgb(path, "content")
-        start = {"noise": None, "content": content, "style": styles[0]}.get(config.init,
-                                                                             init_file)
-        status = job.stylise(layers, content, styles, item, out, settings, resolved, start,
-                             say=lambda line: print(line, flush=True))
-        if status:
-            return status
-    return 0
+    memory.check_memory(layers, config.height, config.width, config.optimizer,
+                        config.style_scale, config.lbfgs_corrections)
+    weights_sha256 = vgg.weights_sha256(layers)
+    with engine.Engine(layers, config) as style_engine:
+        for index, (path, out) in enumerate(zip(contents, outs)):
+            if len(contents) > 1:
+                print(f"content {index + 1}/{len(contents)}: {path} -> {out}", flush=True)
+            item = dataclasses.replace(config, content=path, output_dir=out, vgg=vgg_path)
+            print("config: " + json.dumps(dataclasses.asdict(item)), flush=True)
+            content = images.read_rgb(path, "content")
+            start = {"noise": None, "content": content, "style": styles[0]}.get(config.init,
+                                                                                 init_file)
+            status = job.stylise(style_engine, job.Job(item, content, styles, start,
+                                                       job.identity(item, weights_sha256)),
+                                 say=lambda line: print(line, flush=True))
+            if status:
+                return status
+    return exits.OK
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")

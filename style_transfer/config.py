@@ -34,6 +34,7 @@ class StyleConfig:
     iterations: int = 300  # at the full size
     optimizer: str = "adam"
     learning_rate: float = 2.0  # Adam
+    lbfgs_corrections: int = 10  # L-BFGS-B's m, SciPy's default: 2 m float64 vectors a value
     tolerance: float = 0.0  # stop when the relative loss change falls to this; 0: never
     scales: int = 1  # coarse-to-fine levels, each half the size of the next
     coarse_iterations: int = 100  # steps at each level below the full size
@@ -55,7 +56,7 @@ class StyleConfig:
     def check(self) -> None:
         """Raise UsageError on a value no run could use."""
         for name in ("height", "width", "iterations", "checkpoint_every", "scales",
-                     "coarse_iterations"):
+                     "coarse_iterations", "lbfgs_corrections"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, "
                                  f"got {getattr(self, name)}")

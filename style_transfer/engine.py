@@ -1,0 +1,425 @@
+"""The style engine: one graph for a config's levels, and a generator of typed records per image.
+
+:class:`Engine` builds, once, a TF1 graph holding the VGG weights as constants, a forward pass
+for the targets, and for every coarse-to-fine level (``StyleConfig.levels``) its own image
+Variable, :class:`~style_transfer.evaluator.Evaluator`, optimiser ops and Saver. Then it runs
+any number of content images through that graph: :meth:`Engine.run` loads the image's targets,
+starts the optimiser's state afresh (or restores a checkpoint) and returns a :class:`StyleRun`
+whose :meth:`~StyleRun.records` yields
+
+* :class:`LevelStart` when a level begins (fresh, or resumed at a step);
+* :class:`Progress` at each step the schedule picks (by default the 2019 tutorial's: steps
+  1-5, every 10 up to 20, then every 20, and the last), and at a step where the run stops
+  early: losses, evaluations, time, the image, and whether a checkpoint was written;
+* :class:`LevelEnd` with the level's final image.
+
+The engine writes what only it can: Saver checkpoints (every ``checkpoint_every`` steps, at a
+level's last step and where it stops early) and TensorBoard summaries. Printing, image files
+and deciding to stop belong to the consumer: leaving the loop stops the optimisation, and
+:meth:`StyleRun.save` then checkpoints where it stands (what Ctrl-C does).
+
+    with Engine(layers, config) as engine:
+        run = engine.run(content, [style], folders)     # folders: one RunDir per level
+        for record in run.records():
+            ...
+
+Adam: one ``session.run`` a step applies the evaluator's gradient to the Variable; the losses
+it reports are those of the image entering the step. L-BFGS: :class:`~style_transfer.lbfgs.LBFGS`
+feeds trial images to the evaluator within the pixel bounds (the image plus the mean stays in
+[0, 255]); each accepted iterate is assigned to the Variable, so checkpoints and resume work as
+with Adam, except that L-BFGS's curvature history restarts on resume.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from . import images, lbfgs, losses, memory, runtime, vgg
+from .config import StyleConfig
+from .errors import UsageError
+from .evaluator import ContentTerm, Evaluator, StyleTerm, TVTerm
+from .matconvnet import Layer
+from .summaries import SummaryWriter
+
+log = logging.getLogger(__name__)
+Schedule = Callable[[int, int], bool]
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelStart:
+    level: int  # 0-based; the last level is the full size
+    levels: int
+    height: int
+    width: int
+    iterations: int
+    resumed_at: int | None  # the checkpoint's step when resumed; None when started fresh
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    level: int
+    levels: int
+    height: int
+    width: int
+    step: int
+    iterations: int
+    evaluations: int  # loss-and-gradient evaluations of this level so far (Adam: one a step)
+    losses: dict  # "total" (weighted) and each term unweighted: "content", "style", "tv"
+    seconds: float  # wall time since the previous record of this level
+    steps_timed: int  # optimisation steps in that time
+    checkpointed: bool  # a checkpoint was written at this step
+    stopped: str  # why the level ended before ``iterations``; empty if it did not
+    image: np.ndarray  # [height, width, 3] float RGB after this step, mean added back
+
+    @property
+    def pixel_sum(self) -> float:
+        """Sum of the image after this step, before clipping: a fingerprint of the run."""
+        return float(self.image.sum(dtype=np.float64))
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelEnd:
+    level: int
+    levels: int
+    step: int
+    image: np.ndarray  # the level's final image, float RGB, mean added back
+
+
+def is_logged(step: int, iterations: int) -> bool:
+    """The tutorial's schedule: 1-5, then every 10 up to 20, then every 20; plus the last."""
+    return step <= 5 or (step <= 20 and step % 10 == 0) or step % 20 == 0 or step == iterations
+
+
+def initial_image(content: np.ndarray, config: StyleConfig,
+                  picture: np.ndarray | None = None) -> np.ndarray:
+    """The mean-subtracted start: ``picture`` (RGB of the content's size) when given, else
+    uniform noise in (-noise_range, noise_range) blended with the content (``init="noise"``)."""
+    if picture is not None:
+        return (picture - np.asarray(config.mean_pixel)).astype(np.float32)
+    rng = np.random.default_rng(config.seed)
+    noise = rng.uniform(-config.noise_range, config.noise_range, content.shape)
+    centred = content - np.asarray(config.mean_pixel)
+    return (noise * config.noise_ratio + centred * (1.0 - config.noise_ratio)).astype(np.float32)
+
+
+def relative_change(before: float, after: float) -> float:
+    """|before - after| / max(|before|, |after|, 1): SciPy's L-BFGS-B stopping measure."""
+    return abs(before - after) / max(abs(before), abs(after), 1.0)
+
+
+class _Level:
+    """One level's part of the graph: image Variable, evaluator, optimiser ops and Saver."""
+
+    def __init__(self, index: int, network: vgg.VGG, config: StyleConfig):
+        self.index, self.config = index, config
+        self.shape = (1, config.height, config.width, 3)
+        sizes = vgg.shapes(network.layers, config.height, config.width)
+        scope = f"level{index}"
+        with tf.compat.v1.variable_scope(scope):
+            self.image = tf.compat.v1.get_variable(
+                "input_image", self.shape, tf.float32,
+                initializer=tf.compat.v1.zeros_initializer())
+            counter = dict(dtype=tf.int64, initializer=tf.compat.v1.zeros_initializer(),
+                           trainable=False)
+            self.step = tf.compat.v1.get_variable("global_step", [], **counter)
+            self.evaluations = tf.compat.v1.get_variable("evaluations", [], **counter)
+            self.content = ContentTerm(config.content_layer, sizes[config.content_layer],
+                                       config.content_weight)
+            self.style = StyleTerm(config.style_layers,
+                                   [sizes[name][2] for name in config.style_layers],
+                                   config.style_layer_weights, config.blend_weights(),
+                                   config.style_weight)
+            self.evaluator = Evaluator(network, self.image,
+                                       [self.content, self.style, TVTerm(config.tv_weight)])
+            state = [self.image, self.step, self.evaluations]
+            if config.optimizer == "adam":
+                adam = tf.compat.v1.train.AdamOptimizer(config.learning_rate)
+                self.train = adam.apply_gradients([(self.evaluator.gradient, self.image)],
+                                                  global_step=self.step)
+                state += adam.variables()
+            self.accepted = [tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape)
+                             for v in (self.image, self.step, self.evaluations)]
+            self.accept = tf.group(*(v.assign(p) for v, p in zip(
+                (self.image, self.step, self.evaluations), self.accepted)))
+            self.reset = tf.compat.v1.variables_initializer(state)
+        # Checkpoints name the variables as if the level were alone, so that a checkpoint does
+        # not depend on how many levels the graph holds.
+        names = {v.op.name.replace(scope + "/", ""): v for v in state}
+        self.saver = tf.compat.v1.train.Saver(names, max_to_keep=3)
+
+    def due(self, step: int) -> bool:
+        return step % self.config.checkpoint_every == 0 or step == self.config.iterations
+
+
+class Engine:
+    """One graph and Session for the levels of ``config``; runs content images one by one."""
+
+    def __init__(self, layers: Sequence[Layer], config: StyleConfig):
+        self.config = config
+        self.levels = config.levels()
+        self.mean = np.asarray(config.mean_pixel, np.float32)
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            network = vgg.VGG(layers, config.pooling)
+            self._picture = tf.compat.v1.placeholder(tf.float32, [1, None, None, 3],
+                                                     "target_input")
+            end_points = network(self._picture, scope="targets")
+            self._content_features = end_points[config.content_layer]
+            self._grams = [losses.gram_matrix(end_points[name]) for name in config.style_layers]
+            self._levels = [_Level(k, network, level) for k, level in enumerate(self.levels)]
+            self._initialize = tf.compat.v1.local_variables_initializer()
+            self.graph.finalize()  # nothing may add ops while images are optimised
+        self.session = tf.compat.v1.Session(graph=self.graph, config=runtime.session_config())
+        self.session.run(self._initialize)
+        self._layers = network.layers
+        self._style_grams: dict[tuple[str, int], list[np.ndarray]] = {}
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def run(self, content: np.ndarray, styles: Sequence[np.ndarray], folders: Sequence,
+            init_picture: np.ndarray | None = None, resume: bool = False) -> StyleRun:
+        """A run of ``content`` (float RGB, any size) towards ``styles``, one folder per level
+        (each with ``.checkpoints`` and ``.summaries`` paths). ``init_picture`` is the start
+        for an ``init`` other than noise. With ``resume``, the finest level that has a
+        checkpoint continues from it."""
+        return StyleRun(self, content, styles, folders, init_picture, resume)
+
+    def style_grams(self, styles: Sequence[np.ndarray], level: int) -> list[list[np.ndarray]]:
+        """Per style image, its Gram matrices at ``level``, rescaled to the result's pixel
+        count; kept for the next content image of a batch, which has the same styles."""
+        config = self.levels[level]
+        size = memory.scaled(config.height, config.width, config.style_scale)
+        result_sizes = vgg.shapes(self._layers, config.height, config.width)
+        found = []
+        for style in styles:
+            key = (hashlib.sha256(np.ascontiguousarray(style).tobytes()).hexdigest(), level)
+            if key not in self._style_grams:
+                fitted = images.fit(style, *size)
+                grams = self.session.run(self._grams, {self._picture: [fitted - self.mean]})
+                style_sizes = vgg.shapes(self._layers, *size)
+                # A style image of another size sums its Gram matrices over more or fewer
+                # pixels; rescaled to the result's pixel count, the loss compares like with like.
+                self._style_grams[key] = [
+                    gram * np.float32(np.prod(result_sizes[name][:2])
+                                      / np.prod(style_sizes[name][:2]))
+                    for gram, name in zip(grams, config.style_layers)]
+            found.append(self._style_grams[key])
+        return found
+
+    def content_features(self, content: np.ndarray) -> np.ndarray:
+        return self.session.run(self._content_features, {self._picture: [content - self.mean]})
+
+
+class StyleRun:
+    """One content image through the engine's levels; see :meth:`records`."""
+
+    def __init__(self, engine: Engine, content, styles, folders, init_picture, resume):
+        if len(folders) != len(engine.levels):
+            raise ValueError(f"{len(engine.levels)} levels need as many folders, "
+                             f"got {len(folders)}")
+        self.engine, self.content, self.styles = engine, content, list(styles)
+        self.folders, self.init_picture = list(folders), init_picture
+        self.first = 0
+        if resume:
+            self.first = next((k for k in reversed(range(len(folders)))
+                               if runtime.latest_checkpoint(folders[k].checkpoints)), 0)
+        self.resume = resume
+        self._level: _Level | None = None  # the level being optimised
+
+    @property
+    def session(self) -> tf.compat.v1.Session:
+        return self.engine.session
+
+    def records(self, schedule: Schedule = is_logged
+                ) -> Iterator[LevelStart | Progress | LevelEnd]:
+        """Optimise every level from the first unfinished one, yielding records."""
+        previous = None
+        for index in range(self.first, len(self.engine.levels)):
+            level = self.engine._levels[index]
+            config, folder = level.config, self.folders[index]
+            fitted = images.fit(self.content, config.height, config.width)
+            level.content.load(self.session, self.engine.content_features(fitted))
+            level.style.load(self.session, self.engine.style_grams(self.styles, index))
+            self.session.run(level.reset)
+            self._level = level
+            resumed = self._restore(level, folder) if self.resume and index == self.first \
+                else None
+            if resumed is None:
+                if previous is not None:
+                    picture = images.resize(previous, config.height, config.width)
+                elif self.init_picture is not None:
+                    picture = images.fit(self.init_picture, config.height, config.width)
+                else:
+                    picture = None
+                start = initial_image(fitted, config, picture)
+                self.session.run(level.accept, dict(zip(level.accepted, ([start], 0, 0))))
+            yield LevelStart(index, len(self.engine.levels), config.height, config.width,
+                             config.iterations, resumed)
+            writer = SummaryWriter(folder.summaries)
+            try:
+                optimise = self._lbfgs if config.optimizer == "lbfgs" else self._adam
+                yield from optimise(level, folder, schedule, writer)
+            finally:
+                writer.close()
+            previous = self.current_image()
+            yield LevelEnd(index, len(self.engine.levels), self.step, previous)
+
+    def _restore(self, level: _Level, folder) -> int | None:
+        latest = runtime.latest_checkpoint(folder.checkpoints)
+        if latest is None:
+            return None
+        try:
+            with self.engine.graph.as_default():
+                level.saver.restore(self.session, latest)
+        except (tf.errors.OpError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0][:200]
+            raise UsageError(f"checkpoint {latest} cannot be restored ({reason}); move "
+                             f"{folder.checkpoints} away to start over") from None
+        return self.step
+
+    @property
+    def step(self) -> int:
+        """The step of the level being optimised."""
+        return int(self.session.run(self._level.step))
+
+    def current_image(self) -> np.ndarray:
+        """The image now being optimised, [height, width, 3] RGB with the mean added back."""
+        return self.session.run(self._level.image)[0] + self.engine.mean
+
+    @property
+    def level(self) -> int | None:
+        """The index of the level being optimised; None before the first one starts."""
+        return None if self._level is None else self._level.index
+
+    def save(self) -> tuple[int, np.ndarray] | None:
+        """Checkpoint the level being optimised where it stands and return (step, image);
+        None when no level has started yet."""
+        if self._level is None:
+            return None
+        self._save(self._level, self.folders[self._level.index])
+        return self.step, self.current_image()
+
+    def _save(self, level: _Level, folder) -> None:
+        os.makedirs(folder.checkpoints, exist_ok=True)
+        with self.engine.graph.as_default():  # Saver takes the default graph's mode
+            # No .meta file: it would hold the VGG constants, and a resume rebuilds the graph
+            # in code, restoring only the variables.
+            level.saver.save(self.session, os.path.join(folder.checkpoints, "style"),
+                             global_step=self.step, write_meta_graph=False)
+
+    def _record(self, level: _Level, step: int, evaluations: int, values: dict,
+                since: float, timed: int, checkpointed: bool, stopped: str,
+                image: np.ndarray) -> Progress:
+        config = level.config
+        return Progress(level.index, len(self.engine.levels), config.height, config.width,
+                        step, config.iterations, evaluations, values,
+                        time.perf_counter() - since, timed, checkpointed, stopped, image)
+
+    def _adam(self, level: _Level, folder, schedule: Schedule, writer: SummaryWriter
+              ) -> Iterator[Progress]:
+        config = level.config
+        step = self.step
+        since, timed = time.perf_counter(), 0
+        fetches = [level.train, level.evaluator.losses]
+        previous = None
+        while step < config.iterations:
+            step += 1
+            timed += 1
+            logged = schedule(step, config.iterations)
+            stopped = ""
+            if logged or config.tolerance > 0:
+                _, values = self.session.run(fetches)
+                values = {name: float(v) for name, v in values.items()}
+                if previous is not None and \
+                        relative_change(previous, values["total"]) <= config.tolerance:
+                    stopped = (f"relative loss change "
+                               f"{relative_change(previous, values['total']):.3g} "
+                               f"<= tolerance {config.tolerance:g}")
+                previous = values["total"]
+            else:
+                self.session.run(level.train)
+            checkpointed = level.due(step) or bool(stopped)
+            if checkpointed:
+                self._save(level, folder)
+            if logged or stopped:
+                image = self.current_image()
+                writer.write(step, values, image)
+                yield self._record(level, step, step, values, since, timed, checkpointed,
+                                   stopped, image)
+                since, timed = time.perf_counter(), 0
+            if stopped:
+                return
+
+    def _lbfgs(self, level: _Level, folder, schedule: Schedule, writer: SummaryWriter
+               ) -> Iterator[Progress]:
+        config, mean, session = level.config, self.engine.mean, self.session
+        start = step = self.step
+        if start >= config.iterations:
+            return
+        counted = int(session.run(level.evaluations))
+        last = {}  # the latest evaluation: x and its losses
+
+        def objective(x: np.ndarray):
+            values, gradient = level.evaluator.evaluate(session, x.reshape(level.shape))
+            last.update(x=x.copy(), values=values)
+            return values["total"], gradient
+
+        low = np.broadcast_to(-mean, level.shape[1:]).ravel()
+        problem = lbfgs.LBFGS(objective, session.run(level.image), low, low + 255.0,
+                              corrections=config.lbfgs_corrections,
+                              max_iterations=config.iterations - start)
+        since, timed, previous, handed = time.perf_counter(), 0, None, start
+        iterates = iter(problem)
+        try:
+            for iterate in iterates:
+                step += 1
+                timed += 1
+                evaluations = counted + iterate.evaluations
+                image = iterate.x.reshape(level.shape).astype(np.float32)
+                session.run(level.accept, dict(zip(level.accepted, (image, step, evaluations))))
+                stopped = ""
+                if config.tolerance > 0 and previous is not None and \
+                        relative_change(previous, iterate.loss) <= config.tolerance:
+                    stopped = (f"relative loss change {relative_change(previous, iterate.loss):.3g}"
+                               f" <= tolerance {config.tolerance:g}")
+                previous = iterate.loss
+                checkpointed = level.due(step) or bool(stopped)
+                if checkpointed:
+                    self._save(level, folder)
+                if stopped or schedule(step, config.iterations):
+                    values = last["values"] if np.array_equal(last["x"], iterate.x) \
+                        else level.evaluator.evaluate(session, image)[0]
+                    picture = image[0] + mean
+                    writer.write(step, values, picture)
+                    yield self._record(level, step, evaluations, values, since, timed,
+                                       checkpointed, stopped, picture)
+                    since, timed, handed = time.perf_counter(), 0, step
+                if stopped:
+                    return
+        finally:
+            iterates.close()
+        if step < config.iterations:  # SciPy stopped on its own, e.g. a failed line search
+            if step == start or handed == step:
+                log.warning("L-BFGS-B stopped at step %d: %s", step, problem.message)
+                return
+            if not level.due(step):
+                self._save(level, folder)
+            values, _ = level.evaluator.evaluate(session)
+            picture = self.current_image()
+            writer.write(step, values, picture)
+            yield self._record(level, step, counted + problem.evaluations, values, since, timed,
+                               True, f"L-BFGS-B: {problem.message}", picture)

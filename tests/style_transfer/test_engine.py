@@ -1,0 +1,243 @@
+"""The engine: the loss falls, the schedule matches the tutorial, resume loses nothing, and one
+graph serves every image of a batch and every level."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+
+import numpy as np
+import pytest
+
+from tf1cnn.style_transfer import engine, images, memory, runtime, vgg
+from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.style_transfer.rundir import RunDir
+
+
+def progress(records):
+    return [r for r in records if isinstance(r, engine.Progress)]
+
+
+def optimise(layers, pictures, config, folder, resume=False):
+    """(the Progress records, the final image) of one single-level run into ``folder``."""
+    content, style = pictures
+    with engine.Engine(layers, config) as style_engine:
+        records = list(style_engine.run(content, [style], [RunDir(str(folder))],
+                                        resume=resume).records())
+    assert isinstance(records[0], engine.LevelStart) and isinstance(records[-1], engine.LevelEnd)
+    return progress(records), records[-1].image
+
+
+def test_loss_falls_and_records_follow_the_schedule(tiny_layers, pictures, tiny_config,
+                                                    tmp_path):
+    records, final = optimise(tiny_layers, pictures, tiny_config, tmp_path)
+    assert [r.step for r in records] == [1, 2, 3, 4, 5, 10, 20, 30]
+    losses = [r.losses['total'] for r in records]
+    assert losses[-1] < 0.2 * losses[0]
+    assert records[-1].pixel_sum == pytest.approx(final.sum(), rel=1e-6)
+    np.testing.assert_allclose(
+        records[-1].losses['total'],
+        tiny_config.content_weight * records[-1].losses['content']
+        + tiny_config.style_weight * records[-1].losses['style'], rtol=1e-5)
+    assert (tmp_path / "summaries").is_dir() and any((tmp_path / "summaries").iterdir())
+
+
+def test_schedule_is_the_tutorials():
+    logged = [s for s in range(1, 301) if engine.is_logged(s, 300)]
+    assert logged == [1, 2, 3, 4, 5, 10, 20] + list(range(40, 301, 20))
+    assert engine.is_logged(7, 7)  # the last step is always logged
+
+
+def test_resumed_run_equals_an_uninterrupted_one(tiny_layers, pictures, tiny_config, tmp_path):
+    short, long = (dataclasses.replace(tiny_config, iterations=n) for n in (5, 12))
+    _, straight = optimise(tiny_layers, pictures, long, tmp_path / "straight")
+    first, _ = optimise(tiny_layers, pictures, short, tmp_path / "split")
+    second, resumed = optimise(tiny_layers, pictures, long, tmp_path / "split", resume=True)
+    assert first[-1].step == 5 and [r.step for r in second] == [10, 12]
+    # Adam's moments are restored too; a restart from the image alone would differ.
+    np.testing.assert_allclose(resumed, straight, rtol=1e-4, atol=1e-2)
+
+
+def test_initial_image_is_seeded_noise_blended_with_content(pictures, tiny_config):
+    content, _ = pictures
+    first = engine.initial_image(content, tiny_config)
+    np.testing.assert_array_equal(first, engine.initial_image(content, tiny_config))
+    assert not np.array_equal(first, engine.initial_image(
+        content, dataclasses.replace(tiny_config, seed=4)))
+    noise = (first - 0.4 * (content - np.asarray(tiny_config.mean_pixel))) / 0.6
+    assert noise.min() >= -20 and noise.max() <= 20 and noise.std() > 10
+
+
+def test_absurd_size_is_refused_with_an_estimate():
+    layers = vgg.trunk(vgg.random_layers(19, width_divisor=1), ["relu5_1"])
+    with pytest.raises(UsageError, match=r"^100000x100000 needs about [\d.]+ GiB of memory, and "
+                                         r"[\d.]+ GiB is available; use a smaller"):
+        memory.check_memory(layers, 100_000, 100_000)
+    memory.check_memory(layers, 250, 333)  # the default size fits
+
+
+def test_memory_estimate_grows_with_pixels():
+    layers = vgg.trunk(vgg.random_layers(19), ["relu5_1"])
+    small, large = (memory.memory_estimate(layers, s, s) for s in (256, 512))
+    assert 3.5 < (large - memory.memory_estimate(layers, 1, 1)) / \
+        (small - memory.memory_estimate(layers, 1, 1)) < 4.5
+
+
+def test_lbfgs_loss_falls_within_pixel_bounds_and_counts_evaluations(tiny_layers, pictures,
+                                                                     tiny_config, tmp_path):
+    config = dataclasses.replace(tiny_config, optimizer="lbfgs", iterations=20)
+    records, final = optimise(tiny_layers, pictures, config, tmp_path)
+    assert [r.step for r in records] == [1, 2, 3, 4, 5, 10, 20]
+    assert records[-1].losses['total'] < 0.2 * records[0].losses['total']
+    assert all(b.losses['total'] <= a.losses['total'] for a, b in itertools.pairwise(records))
+    assert records[-1].evaluations >= 20
+    assert final.min() >= -1e-3 and final.max() <= 255 + 1e-3
+    np.testing.assert_allclose(records[-1].image, final, atol=1e-3)
+    assert [r.checkpointed for r in records] == [False] * 4 + [True] * 3
+
+
+def test_lbfgs_resumes_at_its_step_and_the_loss_keeps_falling(tiny_layers, pictures,
+                                                             tiny_config, tmp_path):
+    short, long = (dataclasses.replace(tiny_config, optimizer="lbfgs", iterations=n)
+                   for n in (5, 15))
+    first, _ = optimise(tiny_layers, pictures, short, tmp_path)
+    second, _ = optimise(tiny_layers, pictures, long, tmp_path, resume=True)
+    assert [r.step for r in second] == [10, 15]  # steps 6-15: history restarts, the image not
+    assert second[0].evaluations > first[-1].evaluations
+    assert second[-1].losses['total'] < second[0].losses['total'] < first[-1].losses['total']
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_tolerance_stops_early_with_a_checkpoint(tiny_layers, pictures, tiny_config, tmp_path,
+                                                 optimizer):
+    config = dataclasses.replace(tiny_config, optimizer=optimizer, iterations=500,
+                                 tolerance=0.05)
+    records, _ = optimise(tiny_layers, pictures, config, tmp_path)
+    last = records[-1]
+    assert last.step < 500 and last.stopped and last.checkpointed
+    assert all(not r.stopped for r in records[:-1])
+    with engine.Engine(tiny_layers, config) as style_engine:
+        records = style_engine.run(pictures[0], pictures[1:], [RunDir(str(tmp_path))],
+                                   resume=True).records()
+        assert next(records).resumed_at == last.step
+        records.close()
+
+
+def first_loss(layers, content, styles, config, folder):
+    """The loss terms of the initial image (Adam's step 1 reports the image entering it)."""
+    config = dataclasses.replace(config, iterations=1)
+    with engine.Engine(layers, config) as style_engine:
+        (record,) = progress(style_engine.run(content, styles, [RunDir(str(folder))]).records())
+    return record
+
+
+def test_several_styles_all_count_with_equal_weights_by_default(tiny_layers, pictures,
+                                                                tiny_config, tmp_path):
+    content, style = pictures
+    other = np.ascontiguousarray(style[::-1, ::-1])
+    config = dataclasses.replace(tiny_config, style=("a", "b"))
+    both = first_loss(tiny_layers, content, [style, other], config, tmp_path / "both")
+    one, two = (first_loss(tiny_layers, content, [s], tiny_config, tmp_path / name)
+                for s, name in ((style, "one"), (other, "two")))
+    assert one.losses['style'] != pytest.approx(two.losses['style'], rel=1e-3)
+    assert both.losses['style'] == pytest.approx((one.losses['style'] + two.losses['style']) / 2, rel=1e-4)
+    weighted = dataclasses.replace(config, style_blend_weights=(1.0, 3.0))
+    assert first_loss(tiny_layers, content, [style, other], weighted, tmp_path / "w").losses['style'] \
+        == pytest.approx(0.25 * one.losses['style'] + 0.75 * two.losses['style'], rel=1e-4)
+
+
+def test_a_larger_style_image_is_compared_at_the_results_pixel_count(tiny_layers, pictures,
+                                                                     tiny_config, tmp_path):
+    """The style image at twice the size (``style_scale=2``) has Gram matrices summed over four
+    times the pixels; rescaled to the result's pixel count, they give about the same loss."""
+    content, style = pictures
+    larger = images.resize(style, 2 * style.shape[0], 2 * style.shape[1])
+    same = first_loss(tiny_layers, content, [style], tiny_config, tmp_path / "a")
+    scaled = first_loss(tiny_layers, content, [larger], tiny_config, tmp_path / "b")
+    assert scaled.losses['style'] == pytest.approx(same.losses['style'], rel=0.2)
+
+
+def test_tv_weight_adds_the_total_variation(tiny_layers, pictures, tiny_config, tmp_path):
+    content, style = pictures
+    config = dataclasses.replace(tiny_config, tv_weight=2.0)
+    record = first_loss(tiny_layers, content, [style], config, tmp_path)
+    assert record.losses['tv'] > 0
+    assert record.losses['total'] == pytest.approx(
+        0.01 * record.losses['content'] + record.losses['style'] + 2.0 * record.losses['tv'], rel=1e-5)
+
+
+def test_initial_image_from_a_picture_is_that_picture_less_the_mean(pictures, tiny_config):
+    content, style = pictures
+    start = engine.initial_image(content, tiny_config, style)
+    np.testing.assert_allclose(start + np.asarray(tiny_config.mean_pixel), style, atol=1e-4)
+
+
+def test_lbfgs_and_a_larger_style_raise_the_estimate():
+    layers = vgg.trunk(vgg.random_layers(19), ["relu5_1"])
+    adam = memory.memory_estimate(layers, 1000, 1000)
+    assert memory.memory_estimate(layers, 1000, 1000, "lbfgs") - adam == \
+        memory.lbfgs_bytes_per_value() * 3_000_000
+    assert memory.memory_estimate(layers, 1000, 1000, "adam", style_scale=3.0) > adam
+    assert memory.memory_estimate(layers, 1000, 1000, "adam", style_scale=0.5) == adam
+
+
+def test_leaving_lbfgs_early_ends_its_thread_and_save_keeps_the_work(tiny_layers, pictures,
+                                                                      tiny_config, tmp_path):
+    """What Ctrl-C or a caller's ``break`` does: the SciPy thread stops, the work is saved."""
+    content, style = pictures
+    config = dataclasses.replace(tiny_config, optimizer="lbfgs", iterations=50)
+    with engine.Engine(tiny_layers, config) as style_engine:
+        run = style_engine.run(content, [style], [RunDir(str(tmp_path))])
+        records = run.records()
+        for record in records:
+            if isinstance(record, engine.Progress) and record.step == 3:
+                break
+        records.close()
+        assert not [t for t in threading.enumerate() if t.name == "lbfgs"]
+        step, image = run.save()
+        assert step == 3
+        np.testing.assert_allclose(image, record.image, atol=1e-3)
+        assert runtime.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("style-3")
+
+
+def test_save_before_any_level_started_saves_nothing(tiny_layers, pictures, tiny_config,
+                                                     tmp_path):
+    with engine.Engine(tiny_layers, tiny_config) as style_engine:
+        run = style_engine.run(*pictures[:1], pictures[1:], [RunDir(str(tmp_path))])
+        assert run.level is None and run.save() is None
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_every_image_of_a_batch_equals_its_own_single_run(tiny_layers, pictures, tiny_config,
+                                                          tmp_path):
+    """One engine, three images in a row: each result is the one a fresh engine gives it, so
+    the optimiser's state (Adam's moments, the step) starts afresh and the targets follow."""
+    content, style = pictures
+    others = [content, np.ascontiguousarray(content[::-1]), style]
+    config = dataclasses.replace(tiny_config, iterations=12, scales=2, coarse_iterations=4,
+                                 height=32, width=40)
+    with engine.Engine(tiny_layers, config) as shared:
+        batch = [list(shared.run(picture, [style], [RunDir(str(tmp_path / f"b{k}" / "c")),
+                                                    RunDir(str(tmp_path / f"b{k}"))]).records())
+                 for k, picture in enumerate(others)]
+    for k, (picture, records) in enumerate(zip(others, batch)):
+        with engine.Engine(tiny_layers, config) as alone:
+            single = list(alone.run(picture, [style], [RunDir(str(tmp_path / f"s{k}" / "c")),
+                                                       RunDir(str(tmp_path / f"s{k}"))]).records())
+        assert [type(r) for r in records] == [type(r) for r in single]
+        for mine, theirs in zip(progress(records), progress(single)):
+            assert mine.losses == pytest.approx(theirs.losses, rel=1e-5)
+        np.testing.assert_allclose(records[-1].image, single[-1].image, rtol=1e-5, atol=1e-3)
+    assert not np.allclose(batch[0][-1].image, batch[1][-1].image, atol=1.0)
+
+
+def test_levels_share_one_graph_and_checkpoints_name_variables_as_if_alone(tiny_layers,
+                                                                           tiny_config):
+    config = dataclasses.replace(tiny_config, scales=2)
+    with engine.Engine(tiny_layers, config) as style_engine:
+        convolutions = [op for op in style_engine.graph.get_operations()
+                        if op.type == "Const" and op.name.endswith("conv1_1_w")]
+        assert len(convolutions) == 1  # the weights are in the graph once, for every level
+        names = [sorted(level.saver._var_list) for level in style_engine._levels]
+    assert names[0] == names[1]
+    assert "input_image" in names[0] and "input_image/Adam" in names[0]

@@ -1,0 +1,99 @@
+"""L-BFGS as an iterator, on quadratics: no TensorFlow involved."""
+from __future__ import annotations
+
+import itertools
+import threading
+
+import numpy as np
+import pytest
+
+from tf1cnn.style_transfer.lbfgs import LBFGS
+
+
+def quadratic(scales, centre):
+    """f(x) = sum(scales * (x - centre)^2), minimum 0 at ``centre``."""
+    def objective(x):
+        return float(np.sum(scales * (x - centre) ** 2)), 2 * scales * (x - centre)
+    return objective
+
+
+def no_lbfgs_thread():
+    return not [t for t in threading.enumerate() if t.name == "lbfgs"]
+
+
+def test_reaches_the_minimum_and_the_loss_never_rises():
+    rng = np.random.default_rng(0)
+    scales, centre = rng.uniform(1, 100, 50), rng.uniform(-1, 1, 50)
+    problem = LBFGS(quadratic(scales, centre), np.zeros(50), -10.0, 10.0, max_iterations=200)
+    iterates = list(problem)
+    assert iterates[-1].loss < 1e-10
+    np.testing.assert_allclose(iterates[-1].x, centre, atol=1e-5)
+    assert all(b.loss <= a.loss for a, b in itertools.pairwise(iterates))
+    assert [i.evaluations for i in iterates] == sorted(i.evaluations for i in iterates)
+    assert problem.evaluations >= len(iterates) and problem.message
+    assert no_lbfgs_thread()
+
+
+def test_bounds_hold_and_the_minimum_lands_on_them():
+    centre = np.array([5.0, -5.0, 0.5])
+    iterates = list(LBFGS(quadratic(np.ones(3), centre), np.zeros(3), -1.0, 1.0))
+    for iterate in iterates:
+        assert iterate.x.min() >= -1.0 and iterate.x.max() <= 1.0
+    np.testing.assert_allclose(iterates[-1].x, [1.0, -1.0, 0.5], atol=1e-6)
+
+
+def ill_conditioned(size, seed):
+    """f(x) = (x - c)^T A (x - c) for a rotated A with eigenvalues from 1 to 10^4."""
+    rng = np.random.default_rng(seed)
+    rotation, _ = np.linalg.qr(rng.standard_normal((size, size)))
+    matrix = rotation @ np.diag(np.logspace(0, 4, size)) @ rotation.T
+    centre = rng.uniform(-1, 1, size)
+
+    def objective(x):
+        offset = x - centre
+        return float(offset @ matrix @ offset), 2 * matrix @ offset
+    return objective
+
+
+def test_max_iterations_counts_accepted_iterates():
+    iterates = list(LBFGS(ill_conditioned(100, 1), np.zeros(100), -5, 5, max_iterations=7))
+    assert len(iterates) == 7
+
+
+def test_more_corrections_need_fewer_evaluations_on_an_ill_conditioned_problem():
+    def evaluations(corrections):
+        problem = LBFGS(ill_conditioned(200, 2), np.zeros(200), -5, 5,
+                        corrections=corrections, max_iterations=2000)
+        for iterate in problem:
+            if iterate.loss < 1e-8:
+                return iterate.evaluations
+        raise AssertionError("did not converge")
+
+    assert evaluations(30) < evaluations(3)
+
+
+def test_leaving_early_stops_the_thread_and_no_more_evaluations_happen():
+    calls = []
+    inner = quadratic(np.ones(10), np.ones(10))
+
+    def objective(x):
+        calls.append(1)
+        return inner(x)
+
+    iterates = iter(LBFGS(objective, np.zeros(10), -5, 5))
+    next(iterates)
+    next(iterates)
+    iterates.close()
+    assert no_lbfgs_thread()
+    counted = len(calls)
+    assert counted >= 2
+    assert len(calls) == counted
+
+
+def test_an_error_in_the_objective_reaches_the_caller():
+    def objective(x):
+        raise RuntimeError("the session went away")
+
+    with pytest.raises(RuntimeError, match="the session went away"):
+        list(LBFGS(objective, np.zeros(3), -1, 1))
+    assert no_lbfgs_thread()
