@@ -16,9 +16,9 @@ import sys
 import typing
 from collections.abc import Sequence
 
-from . import exits, runtime
+from . import exits, runtime, stops
 from .config import CHOICES, INITS, StyleConfig
-from .errors import UsageError
+from .errors import OutputError, UsageError
 
 HELP = {
     "content": "content image; if omitted, the bundled photograph",
@@ -114,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exits.USAGE
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exits.WRITE_FAILED
 
 
 def sample(name: str) -> str:
@@ -122,7 +125,18 @@ def sample(name: str) -> str:
 
 
 def run(config: StyleConfig) -> int:
-    """Check everything, then optimise each content image, printing one line per logged step."""
+    """Check everything, then optimise each content image, printing one line per logged step.
+    SIGINT and SIGTERM stop it gracefully, whatever the parent process left them as."""
+    try:
+        with stops.graceful():
+            return _run(config)
+    except KeyboardInterrupt as stop:  # before a run began: there is nothing to save yet
+        print("interrupted before the optimisation began; nothing to save", file=sys.stderr,
+              flush=True)
+        return stops.exit_code(stop)
+
+
+def _run(config: StyleConfig) -> int:
     config.check()
     config = dataclasses.replace(config, style=config.style or (sample(SAMPLE_STYLE),))
     contents = content_files(config)

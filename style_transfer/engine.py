@@ -43,7 +43,7 @@ import tensorflow as tf
 
 from . import images, lbfgs, losses, memory, runtime, vgg
 from .config import StyleConfig
-from .errors import UsageError
+from .errors import OutputError, UsageError
 from .evaluator import ContentTerm, Evaluator, StyleTerm, TVTerm
 from .matconvnet import Layer
 from .summaries import SummaryWriter
@@ -314,12 +314,19 @@ class StyleRun:
         return self.step, self.current_image()
 
     def _save(self, level: _Level, folder) -> None:
-        os.makedirs(folder.checkpoints, exist_ok=True)
-        with self.engine.graph.as_default():  # Saver takes the default graph's mode
-            # No .meta file: it would hold the VGG constants, and a resume rebuilds the graph
-            # in code, restoring only the variables.
-            level.saver.save(self.session, os.path.join(folder.checkpoints, "style"),
-                             global_step=self.step, write_meta_graph=False)
+        """A checkpoint of ``level``; OutputError when it cannot be written, the previous
+        checkpoint still the latest (the Saver updates its index only after the data)."""
+        try:
+            os.makedirs(folder.checkpoints, exist_ok=True)
+            with self.engine.graph.as_default():  # Saver takes the default graph's mode
+                # No .meta file: it would hold the VGG constants, and a resume rebuilds the
+                # graph in code, restoring only the variables.
+                level.saver.save(self.session, os.path.join(folder.checkpoints, "style"),
+                                 global_step=self.step, write_meta_graph=False)
+        except (OSError, tf.errors.OpError, ValueError) as exc:
+            cause = getattr(exc, "strerror", None) or getattr(exc, "message", None) or str(exc)
+            raise OutputError(f"cannot write a checkpoint in {folder.checkpoints} "
+                              f"({cause.strip().splitlines()[0][:200]})") from None
 
     def _record(self, level: _Level, step: int, evaluations: int, values: dict,
                 since: float, timed: int, checkpointed: bool, stopped: str,

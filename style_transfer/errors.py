@@ -1,7 +1,8 @@
 """The exceptions a user of the style-transfer tool can cause and fix.
 
 Each carries one line that says what is wrong and, where there is one, how to fix it. The CLI
-prints that line and exits with status 2; anything else is a bug and keeps its traceback.
+prints that line and exits with status 2 (``exits.USAGE``), or 74 (``exits.WRITE_FAILED``) for an
+:class:`OutputError`; anything else is a bug and keeps its traceback.
 """
 
 
@@ -15,3 +16,8 @@ class ModelFileError(UsageError):
 
 class DownloadError(UsageError):
     """The VGG weights could not be fetched or failed verification."""
+
+
+class OutputError(Exception):
+    """An output or checkpoint that could not be written: the disk is full, read-only or gone.
+    What was complete before is kept; the message names the folder and the cause."""

@@ -11,4 +11,6 @@ OK = 0
 STOPPED = 1  # cluster: a worker ended before training finished (the summary says which)
 USAGE = 2  # bad input: one "error:" line, and nothing already on disk changed
 LOST = 3  # cluster: a task lost the cluster and gave up after --timeout
+WRITE_FAILED = 74  # an output or checkpoint could not be written (disk full, read-only)
 INTERRUPTED = 130  # SIGINT (Ctrl-C): the state was saved first; rerun to resume
+TERMINATED = 143  # SIGTERM (timeout, systemd, docker stop, Kubernetes): saved likewise

@@ -11,14 +11,16 @@ to resume; the CLI calls ``stylise`` once per content image with one engine for 
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import download, engine, exits, images, report
+from . import download, engine, exits, images, report, stops
 from .config import INITS, StyleConfig
+from .errors import OutputError
 from .rundir import RunDir
 
 
@@ -45,9 +47,21 @@ def identity(config: StyleConfig, weights_sha256: str) -> dict:
 
 def stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None] = print,
             schedule: engine.Schedule = engine.is_logged) -> int:
-    """Optimise ``job`` into ``job.config.output_dir``; return 0, or ``exits.INTERRUPTED``
-    after Ctrl-C (checkpoint and current image saved). ``schedule(step, iterations)`` picks
-    the steps that get a progress line and an image."""
+    """Optimise ``job`` into ``job.config.output_dir``; return 0, or 130/143 after SIGINT or
+    SIGTERM (checkpoint and current image saved). ``schedule(step, iterations)`` picks the
+    steps that get a progress line and an image. OutputError when a file cannot be written;
+    every file written before stays whole (the writes are atomic)."""
+    try:
+        return _stylise(style_engine, job, say, schedule)
+    except OSError as exc:
+        folder = os.path.dirname(exc.filename) if exc.filename else job.config.output_dir
+        raise OutputError(f"cannot write to {folder or '.'} ({exc.strerror or exc}); the files "
+                          f"and checkpoint written before are kept: make room or fix the "
+                          f"folder, then rerun to resume") from None
+
+
+def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
+             schedule: engine.Schedule) -> int:
     config = job.config
     out = RunDir(config.output_dir)
     levels = config.levels()
@@ -79,18 +93,18 @@ def stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None] = 
                     say(f"stopped at step {record.step}: {record.stopped}")
             else:
                 result = record.image
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:  # Ctrl-C, or a signal through stops.graceful
         saved = run.save()
         if saved is None:
             print("interrupted before the first step; nothing to save", file=sys.stderr,
                   flush=True)
-            return exits.INTERRUPTED
+            return stops.exit_code(stop)
         step, image = saved
         images.write_png(folders[run.level].step_image(step), image)
         out.save_history(history)
         print(f"interrupted at step {step}: checkpoint and image saved; rerun to resume",
               file=sys.stderr, flush=True)
-        return exits.INTERRUPTED
+        return stops.exit_code(stop)
     if config.preserve_colors:
         result = images.preserve_colors(images.fit(job.content, config.height, config.width),
                                         result)
