@@ -3,8 +3,8 @@ Keras' vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 for ``--vgg keras-vgg19
 
 The MatConvNet file is 535 MB, so :func:`fetch` streams it into ``<name>.part`` beside the
 destination and resumes from that partial file with an HTTP ``Range`` request, both on a later
-attempt within one call and on a later run. The file is moved into place only once its size and hash match the
-pinned values, so a failed download never leaves a file at the destination.
+attempt within one call and on a later run. The file is moved into place only once its size and
+hash match the pinned values, so a failed download never leaves a file at the destination.
 
 vlfeat.org's TLS certificate has expired, so that file is fetched over plain http: the pinned
 hash, not the transport, is what vouches for its contents. Keras publishes only an MD5 and no
