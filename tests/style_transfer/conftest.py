@@ -57,3 +57,42 @@ def pictures():
     """(content, style) as fitted float RGB arrays of the tiny config's size."""
     return tuple(images.fit(images.to_rgb(synthetic_image(seed)), HEIGHT, WIDTH)
                  for seed in (1, 2))
+
+
+def write_keras_h5(path, layers, extra=()) -> None:
+    """Write RGB MatConvNet-named layers as Keras 1 saved VGG19 in 2016: root ``layer_names``,
+    one group per layer with ``weight_names``, flat ``blockB_convI_W_1:0`` names, HWIO kernels,
+    pooling layers, no ReLU layers, and the first kernel's input channels in BGR order."""
+    import h5py
+
+    names, first = [b"input_1"], True
+    with h5py.File(path, "w") as f:
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["keras_version"] = b"1.1.0"
+        f.create_group("input_1").attrs["weight_names"] = []
+        for layer in layers:
+            if layer.kind == "relu":
+                continue
+            block, _, index = layer.name[4:].partition("_")
+            name = f"block{block}_conv{index}" if layer.kind == "conv" else f"block{block}_pool"
+            group = f.create_group(name)
+            names.append(name.encode())
+            if layer.kind == "pool":
+                group.attrs["weight_names"] = []
+                continue
+            kernel = layer.weights[:, :, ::-1, :] if first else layer.weights
+            first = False
+            weight_names = [f"{name}_W_1:0".encode(), f"{name}_b_1:0".encode()]
+            group.attrs["weight_names"] = weight_names
+            group.create_dataset(weight_names[0].decode(), data=kernel)
+            group.create_dataset(weight_names[1].decode(), data=layer.bias)
+        for name in extra:  # e.g. a classifier head: groups listed after the trunk
+            f.create_group(name).attrs["weight_names"] = []
+            names.append(name.encode())
+        f.attrs["layer_names"] = names
+
+
+@pytest.fixture
+def write_h5():
+    """The writer above, as a fixture: ``write_h5(path, layers, extra=())``."""
+    return write_keras_h5

@@ -229,3 +229,71 @@ def test_vgg19_path_honours_a_mirror(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setattr(download, "fetch", lambda *args, **kwargs: calls.append(args[0]))
     download.vgg19_path(progress=False)
     assert calls == ["http://127.0.0.1:9/mirror.mat"]
+
+
+MD5 = hashlib.md5(PAYLOAD).hexdigest()
+
+
+def test_md5_and_unknown_size(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "vgg.h5"
+    assert _fetch(server.url, dest, size=None, sha256=None, md5=MD5) == dest
+    assert dest.read_bytes() == PAYLOAD
+    assert _fetch(server.url, dest, size=None, sha256=None, md5=MD5) == dest  # no new request
+    assert server.ranges == [None]
+
+
+def test_unknown_size_resumes_after_a_truncated_reply(server: Server, tmp_path: Path) -> None:
+    server.truncate = CUT
+    dest = tmp_path / "vgg.h5"
+    with pytest.raises(DownloadError, match=f"expected {SIZE} bytes, found {2 * CUT}"):
+        _fetch(server.url, dest, size=None, sha256=None, md5=MD5, attempts=2)
+    server.truncate = None
+    assert _fetch(server.url, dest, size=None, sha256=None, md5=MD5) == dest
+    assert dest.read_bytes() == PAYLOAD
+    assert server.ranges == [None, f"bytes={CUT}-", f"bytes={2 * CUT}-"]
+
+
+def test_unknown_size_complete_part_answered_416(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "vgg.h5"
+    _part(dest).write_bytes(PAYLOAD)
+    server.status = 416  # Range Not Satisfiable: nothing lies past the partial file
+    assert _fetch(server.url, dest, size=None, sha256=None, md5=MD5) == dest
+    assert dest.read_bytes() == PAYLOAD and not _part(dest).exists()
+
+
+def test_wrong_md5_deletes_part(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "vgg.h5"
+    with pytest.raises(DownloadError, match=f"expected MD5 {'0' * 32}, found {MD5}"):
+        _fetch(server.url, dest, size=None, sha256=None, md5="0" * 32)
+    assert not dest.exists() and not _part(dest).exists()
+
+
+def test_exactly_one_hash(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        download.fetch("http://127.0.0.1:9/x", tmp_path / "x", 1, SHA, md5=MD5)
+
+
+def test_failed_vgg19_download_names_keras_way_out(server: Server, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    server.status = 404
+    monkeypatch.setenv("TF1CNN_CACHE", str(tmp_path))
+    monkeypatch.setenv("TF1CNN_VGG_URL", server.url)
+    with pytest.raises(DownloadError) as caught:
+        download.vgg19_path(progress=False)
+    message = str(caught.value)
+    assert "\n" not in message and "HTTP 404" in message
+    assert message.endswith("pass --vgg PATH, or pass --vgg keras-vgg19 to use Keras' copy of "
+                            "the VGG19 weights")
+
+
+def test_keras_vgg19_path_uses_the_cache_and_md5(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    monkeypatch.setenv("TF1CNN_CACHE", str(tmp_path))
+    monkeypatch.delenv("TF1CNN_KERAS_VGG_URL", raising=False)
+    calls = []
+    monkeypatch.setattr(download, "fetch", lambda *args, **kwargs: calls.append((args, kwargs)))
+    download.keras_vgg19_path(progress=False)
+    assert download.KERAS_VGG19_URL.startswith("https://")
+    assert calls == [((download.KERAS_VGG19_URL,
+                       tmp_path / "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5", None),
+                      {"md5": download.KERAS_VGG19_MD5, "progress": False})]
