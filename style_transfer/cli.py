@@ -29,7 +29,8 @@ HELP = {
                            "every style weighs the same",
     "style_scale": "size of the style images relative to the result (2 = twice as large)",
     "output_dir": "folder for images, checkpoints, summaries and config.json",
-    "vgg": "local MatConvNet VGG .mat file; if omitted, VGG19 is downloaded once to a cache",
+    "vgg": "local MatConvNet VGG .mat or Keras .h5 file, or keras-vgg19 (Keras' ImageNet "
+           "weights, downloaded once); if omitted, MatConvNet's VGG19 is downloaded once",
     "height": "height of the result; content and style are centre-cropped and resized to it",
     "width": "width of the result",
     "iterations": "optimisation steps at the full size (L-BFGS: iterations); a rerun with more "
@@ -141,7 +142,7 @@ def _run(config: StyleConfig) -> int:
     config = dataclasses.replace(config, style=config.style or (sample(SAMPLE_STYLE),))
     contents = content_files(config)
     runtime.configure_environment()
-    from . import download, engine, images, job, matconvnet, memory, vgg
+    from . import engine, images, job, memory, weights
     from .rundir import RunDir
 
     outs = [config.output_dir if not config.content_dir else
@@ -152,23 +153,21 @@ def _run(config: StyleConfig) -> int:
         images.read_rgb(path, "content")
     styles = [images.read_rgb(path, "style") for path in config.style]
     init_file = images.read_rgb(config.init, "initial") if config.init not in INITS else None
-    vgg_path = config.vgg or str(download.vgg19_path())
-    layers = vgg.trunk(matconvnet.read_layers(vgg_path),
-                       (config.content_layer, *config.style_layers))
+    network = weights.load(config.vgg, (config.content_layer, *config.style_layers))
+    layers = network.layers
     memory.check_memory(layers, config.height, config.width, config.optimizer,
                         config.style_scale, config.lbfgs_corrections)
-    weights_sha256 = vgg.weights_sha256(layers)
     with engine.Engine(layers, config) as style_engine:
         for index, (path, out) in enumerate(zip(contents, outs)):
             if len(contents) > 1:
                 print(f"content {index + 1}/{len(contents)}: {path} -> {out}", flush=True)
-            item = dataclasses.replace(config, content=path, output_dir=out, vgg=vgg_path)
+            item = dataclasses.replace(config, content=path, output_dir=out, vgg=network.source)
             print("config: " + json.dumps(dataclasses.asdict(item)), flush=True)
             content = images.read_rgb(path, "content")
             start = {"noise": None, "content": content, "style": styles[0]}.get(config.init,
                                                                                  init_file)
             status = job.stylise(style_engine, job.Job(item, content, styles, start,
-                                                       job.identity(item, weights_sha256)),
+                                                       job.identity(item, network.sha256)),
                                  say=lambda line: print(line, flush=True))
             if status:
                 return status

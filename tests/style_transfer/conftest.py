@@ -15,6 +15,20 @@ from tf1cnn.style_transfer.config import StyleConfig  # noqa: E402
 HEIGHT, WIDTH = 24, 32  # small enough for a whole run in about a second
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_cache(tmp_path_factory):
+    """Every run of these tests, in process or in a subprocess, caches weights in a folder of
+    its own, never in the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("TF1CNN_CACHE")
+    os.environ["TF1CNN_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["TF1CNN_CACHE"]
+    else:
+        os.environ["TF1CNN_CACHE"] = previous
+
+
 @pytest.fixture(scope="session")
 def tiny_layers():
     """VGG19-shaped layers with 1/16 of the channels (4 to 32) and random weights."""
