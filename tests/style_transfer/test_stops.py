@@ -1,0 +1,145 @@
+"""Stops and faults that really happen to a style run: SIGINT and SIGTERM from any parent, and
+a disk that fills up or turns read-only. Each must save or keep what was complete."""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tf1cnn.style_transfer import cli, exits, runtime, stops
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = ["--height", "24", "--width", "32", "--seed", "1"]
+
+
+def ignore_sigint() -> None:
+    """What a shell without job control does to a job it starts in the background."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("signum, optimizer, inherited", [
+    (signal.SIGTERM, "adam", "default"),
+    (signal.SIGINT, "adam", "ignored"),
+    (signal.SIGTERM, "lbfgs", "ignored"),
+])
+def test_a_signal_saves_and_exits_128_plus_its_number(tmp_path, tiny_vgg, image_files, signum,
+                                                      optimizer, inherited):
+    content, style = image_files
+    out = tmp_path / "out"
+    args = [sys.executable, str(REPO / "scripts" / "style_transfer.py"), "--vgg", tiny_vgg,
+            "--content", content, "--style", style, "--output-dir", str(out),
+            "--optimizer", optimizer, "--iterations", "100000", "--checkpoint-every", "100000",
+            *TINY]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ignore_sigint if inherited == "ignored" else None)
+    try:
+        deadline, line = time.monotonic() + 120, ""
+        while not line.startswith("step=5/") and time.monotonic() < deadline:
+            if select.select([process.stdout], [], [], 1.0)[0]:
+                line = process.stdout.readline()
+        assert line.startswith("step=5/"), "the run never reached step 5"
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 128 + signum == stops.exit_code(stops.Stop(signum)), err
+    assert process.returncode in (exits.INTERRUPTED, exits.TERMINATED)
+    step = int(err.split("interrupted at step ")[1].split(":")[0])
+    assert step >= 5
+    assert (out / f"step_{step:04d}.png").exists()
+    assert runtime.latest_checkpoint(str(out / "checkpoints")).endswith(f"style-{step}")
+
+
+def test_a_second_signal_during_the_save_is_noted_and_ignored(capsys):
+    saved = []
+    with pytest.raises(stops.Stop) as stop:
+        with stops.graceful():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler raises before this ends
+            except stops.Stop:
+                os.kill(os.getpid(), signal.SIGINT)  # while "saving"
+                saved.append("checkpoint")
+                raise
+    assert stop.value.signum == signal.SIGTERM and saved == ["checkpoint"]
+    assert "SIGINT received while stopping" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MiB tmpfs, mounted for the test and unmounted after it, even when it fails."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Write a file until the disk is full; return it."""
+    filler = folder / "filler"
+    handle = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        for _ in range(10_000):  # 4 KiB blocks: far more than 4 MiB, bounded
+            os.write(handle, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+    return filler
+
+
+def test_a_full_disk_is_one_line_and_exit_74_and_keeps_the_finished_work(
+        small_disk, tiny_vgg, image_files, capsys):
+    content, style = image_files
+    out = small_disk / "out"
+    args = ["--vgg", tiny_vgg, "--content", content, "--style", style, "--output-dir", str(out),
+            "--iterations", "3", "--checkpoint-every", "1", *TINY]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    result = (out / "result.png").read_bytes()
+    filler = fill(small_disk)
+    code = cli.main([*args, "--iterations", "20"])
+    err = capsys.readouterr().err
+    assert code == exits.WRITE_FAILED, err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith(f"error: cannot write") and str(out) in err
+    assert "No space left on device" in err
+    assert (out / "result.png").read_bytes() == result
+    assert not [p for p in out.rglob("*") if p.name.startswith("tmp")]  # no half-written file
+    filler.unlink()
+    assert cli.main([*args, "--iterations", "5"]) == 0
+    stdout = capsys.readouterr().out
+    resumed = int(stdout.split("resuming at step ")[1].split()[0])
+    assert resumed >= 3  # the last checkpoint written before the disk filled restores
+
+
+def test_a_read_only_output_folder_is_refused_before_any_work(small_disk, tiny_vgg, image_files,
+                                                              capsys):
+    content, style = image_files
+    out = small_disk / "out"
+    args = ["--vgg", tiny_vgg, "--content", content, "--style", style, "--output-dir", str(out),
+            "--iterations", "2", *TINY]
+    assert cli.main(args) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    capsys.readouterr()
+    assert cli.main([*args, "--iterations", "4"]) == exits.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: output directory {out} is not writable (Read-only file system)")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
