@@ -63,7 +63,9 @@ def test_help_shows_the_defaults(capsys):
 
 
 def test_sample_image_is_bundled():
-    assert Path(cli.sample(cli.SAMPLE_IMAGE)).is_file()
+    from tf1cnn.style_transfer.samples import SAMPLE_PHOTO, sample
+
+    assert Path(sample(SAMPLE_PHOTO)).is_file()
 
 
 @pytest.fixture
