@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tf1cnn.style_transfer import options, report, runtime
+from tf1cnn.style_transfer import files, options, report, runtime
 from tf1cnn.style_transfer.samples import SAMPLE_PHOTO, sample
 
 from . import figure
@@ -52,7 +52,7 @@ def run(config: DemoConfig) -> int:
     config.check()
     config = dataclasses.replace(config, image=config.image or sample(SAMPLE_PHOTO))
     if not config.show:
-        figure.check_writable(config.output)
+        files.check_output_file(config.output)
     pixels = read_image(config.image)
     print("config: " + json.dumps(dataclasses.asdict(config)), flush=True)
     runtime.import_tensorflow()

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tf1cnn.style_transfer import options, report, runtime
+from tf1cnn.style_transfer import files, options, report, runtime
 from tf1cnn.style_transfer.samples import SAMPLE_PHOTO, sample
 
 from . import figure
@@ -78,7 +78,7 @@ def draw_comparison(image: str | None, output: str, dpi: int) -> int:
     """Check the output, read the photograph, then draw and save the comparison."""
     from .cli import read_image
 
-    figure.check_writable(output)
+    files.check_output_file(output)
     photo = read_image(image or sample(SAMPLE_PHOTO))
     runtime.import_tensorflow()
     report.save_figure(figure.draw(figure.new_figure(), comparison(photo)), output, dpi,

@@ -7,20 +7,16 @@ the tutorial's per-map stretch). So a blur with gain 9 shows as white, and negat
 
 ``draw`` fills any matplotlib Figure: a bare ``matplotlib.figure.Figure`` renders headless
 through Agg for ``style_transfer.report.save_figure``; the CLI passes a pyplot figure for
-``--show``. ``check_writable`` probes the output path before any work. Nothing here imports
-TensorFlow.
+``--show``. Nothing here imports TensorFlow.
 """
 from __future__ import annotations
 
 import math
-import os
 from typing import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from tf1cnn.style_transfer import files
-from tf1cnn.style_transfer.errors import UsageError
 
 PANEL_INCHES = 2.2  # width of one panel: 220 pixels at the default 100 dpi
 TITLE_INCHES = 0.35  # height of a two-line title
@@ -59,21 +55,6 @@ def draw(figure, tiles: Sequence[tuple[str, np.ndarray]], columns: int = COLUMNS
         axes.set_title(title, fontsize=8)
         axes.axis("off")
     return figure
-
-
-def check_writable(path: str) -> None:
-    """Raise UsageError, with the fix, unless a PNG can be written at ``path``."""
-    if os.path.isdir(path):
-        raise UsageError(f"--output is a directory: {path}; give a file name inside it")
-    if not path.lower().endswith(".png"):
-        raise UsageError(f"--output must be a .png file, got {path}")
-    folder = os.path.dirname(path) or "."
-    if not os.path.isdir(folder):
-        raise UsageError(f"cannot write {path}: folder {folder} does not exist; create it or "
-                         f"choose another --output")
-    files.check_writable(folder, f"cannot write {path}: folder", create=False)
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise UsageError(f"cannot overwrite {path}: permission denied")
 
 
 def new_figure() -> Figure:

@@ -12,7 +12,8 @@ not the private 0600 that ``mkstemp`` starts from::
 
 ``check_writable`` is the probe every command runs before its expensive part: it makes the
 folder if asked and proves a file can be created there, or raises a ``UsageError`` that names
-the folder and the cause.
+the folder and the cause. ``check_output_file`` does the same for one named output file, such
+as the PNG of ``tf1cnn-kernels --output`` or ``tf1cnn-cluster eval --output``.
 """
 from __future__ import annotations
 
@@ -86,3 +87,19 @@ def check_writable(folder: str | os.PathLike, role: str = "output directory",
             pass
     except OSError as exc:
         raise UsageError(f"{role} {folder} is not writable ({exc.strerror or exc})") from None
+
+
+def check_output_file(path: str, suffix: str = ".png", option_name: str = "--output") -> None:
+    """Raise UsageError, with the fix, unless a ``suffix`` file can be written at ``path``: it
+    is no folder, its folder exists and takes files, and it is not a read-only file."""
+    if os.path.isdir(path):
+        raise UsageError(f"{option_name} is a directory: {path}; give a file name inside it")
+    if not path.lower().endswith(suffix):
+        raise UsageError(f"{option_name} must be a {suffix} file, got {path}")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {path}: folder {folder} does not exist; create it or "
+                         f"choose another {option_name}")
+    check_writable(folder, f"cannot write {path}: folder", create=False)
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise UsageError(f"cannot overwrite {path}: permission denied")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tf1cnn.kernels import cli, figure
+from tf1cnn.kernels import cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -149,7 +149,9 @@ def test_output_is_checked_before_tensorflow_loads(tmp_path, photo_file):
 
 
 def test_check_writable_accepts_a_writable_path_and_leaves_nothing(tmp_path):
-    figure.check_writable(str(tmp_path / "fine.png"))
+    from tf1cnn.style_transfer import files
+
+    files.check_output_file(str(tmp_path / "fine.png"))
     assert list(tmp_path.iterdir()) == []
 
 
