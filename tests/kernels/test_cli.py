@@ -21,12 +21,16 @@ def run_cli(args, capsys):
     return code, captured.out, captured.err
 
 
-def test_script_writes_the_figure_end_to_end(tmp_path, photo_file):
+def test_script_writes_the_figure_end_to_end(tmp_path, photo_file, monkeypatch):
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")  # the notices come with oneDNN and no GPU
+    monkeypatch.delenv("TF1CNN_TF_NOTICES", raising=False)
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "kernel_demo.py"), "--image", str(photo_file),
          "--colour", "rgb", "--stride", "2"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+    for notice in ("absl::InitializeLog", "oneDNN custom operations", "cuda drivers", "cuInit"):
+        assert notice not in result.stderr  # TensorFlow started quietly
     out = tmp_path / "kernels_demo.png"  # the default output, in the working directory
     lines = result.stdout.splitlines()
     config = json.loads(lines[0][len("config: "):])
@@ -50,6 +54,13 @@ def test_seed_mode_grey_figure_is_one_channel(tmp_path, photo_file, capsys):
     assert blur_max > 1.5  # nine pixels summed: far above the input's 1
     with Image.open(out) as picture:
         assert picture.mode == "L"
+
+
+def test_the_figure_gets_the_usual_file_mode(tmp_path, photo_file, umask_022, capsys):
+    out = tmp_path / "maps.png"
+    code, _, err = run_cli(["--image", photo_file, "--kernels", "blur", "--output", out], capsys)
+    assert code == 0, err
+    assert out.stat().st_mode & 0o777 == 0o644
 
 
 def test_help_shows_the_defaults(capsys):
