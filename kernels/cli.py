@@ -11,7 +11,6 @@ fixed ones. Bad input gets one line on stderr and exit status 2, before TensorFl
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 from typing import Sequence
@@ -26,18 +25,12 @@ from .bank import NAMES  # noqa: F401  (the kernel names, for callers of the CLI
 from .config import DemoConfig
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = options.UsageParser(
-        prog="tf1cnn-kernels", formatter_class=options.DefaultsFormatter, allow_abbrev=False,
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = options.ConfigParser(
+        DemoConfig, prog="tf1cnn-kernels",
         description="Hand-made 3x3 kernels applied to an image with one TF1 conv2d; writes the "
                     "input and the feature maps as a figure.")
-    options.add_fields(parser, DemoConfig)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return options.guarded(
-        lambda: run(options.config_from(build_parser().parse_args(argv), DemoConfig)))
+    return options.guarded(lambda: run(parser.parse_config(argv)))
 
 
 def read_image(path: str) -> np.ndarray:

@@ -7,7 +7,6 @@ image, then exits with 130. Rerunning the same command resumes from the last che
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -20,18 +19,16 @@ from .errors import UsageError
 from .samples import SAMPLE_CONTENT, SAMPLE_STYLE, sample
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = options.UsageParser(
-        prog="tf1cnn-style", formatter_class=options.DefaultsFormatter, allow_abbrev=False,
-        description="Gatys neural style transfer in TF1 graph mode, as in the 2019 tutorial. "
-                    "Rerun the same command to resume from the last checkpoint.")
-    options.add_fields(parser, StyleConfig)
-    return parser
+DESCRIPTION = ("Gatys neural style transfer in TF1 graph mode, as in the 2019 tutorial. "
+               "Rerun the same command to resume from the last checkpoint.")
+
+
+def build_parser() -> options.ConfigParser:
+    return options.ConfigParser(StyleConfig, prog="tf1cnn-style", description=DESCRIPTION)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return options.guarded(
-        lambda: run(options.config_from(build_parser().parse_args(argv), StyleConfig)))
+    return options.guarded(lambda: run(build_parser().parse_config(argv)))
 
 
 def run(config: StyleConfig) -> int:

@@ -11,8 +11,12 @@ A config field carries its own help text, so each text is written once, beside i
 ``add_fields`` turns every field into one ``--kebab-case`` option: a bool becomes a flag, a
 tuple takes one or more values, ``X | None`` takes an X, and the metadata keys ``choices``,
 ``metavar`` and ``type`` (the parser of one value) pass through to argparse. ``UsageParser``
-reports a bad option as a ``UsageError``, and ``guarded`` runs a command so that any
-``UsageError`` ends as one ``error:`` line on stderr and exit status ``exits.USAGE``.
+reports a bad option as a ``UsageError``; ``ConfigParser`` is one whose options are a config's
+fields. ``guarded`` runs a command so that any ``UsageError`` ends as one ``error:`` line on
+stderr and exit status ``exits.USAGE``. A whole ``main`` is then::
+
+    parser = ConfigParser(Config, prog="tool", description="...")
+    return guarded(lambda: run(parser.parse_config(argv)))
 ``changes`` words the difference between two runs' settings, for the run folders.
 """
 from __future__ import annotations
@@ -48,6 +52,20 @@ class UsageParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(message)
+
+
+class ConfigParser(UsageParser):
+    """A UsageParser with one option per field of ``config_class``, showing the defaults."""
+
+    def __init__(self, config_class: type, **parser_options):
+        super().__init__(**{"formatter_class": DefaultsFormatter, "allow_abbrev": False,
+                            **parser_options})
+        self.config_class = config_class
+        add_fields(self, config_class)
+
+    def parse_config(self, argv=None):
+        """The config that the command line ``argv`` (default: sys.argv[1:]) describes."""
+        return config_from(self.parse_args(argv), self.config_class)
 
 
 def add_fields(parser: argparse.ArgumentParser, config_class: type) -> None:

@@ -73,12 +73,6 @@ def test_help_shows_the_defaults(capsys):
         assert default in text
 
 
-def test_sample_image_is_bundled():
-    from tf1cnn.style_transfer.samples import SAMPLE_PHOTO, sample
-
-    assert Path(sample(SAMPLE_PHOTO)).is_file()
-
-
 @pytest.fixture
 def existing_output(tmp_path):
     """An output file already on disk, which a failed run must leave alone."""

@@ -228,10 +228,10 @@ def test_importing_the_cli_loads_no_tensorflow(tmp_path):
 
 
 def test_bundled_samples_are_installed_and_readable():
-    from tf1cnn.style_transfer import images
+    from tf1cnn.style_transfer import images, samples
 
-    for name in (cli.SAMPLE_CONTENT, cli.SAMPLE_STYLE):
-        assert images.read_rgb(cli.sample(name)).shape[2] == 3
+    for name in (samples.SAMPLE_CONTENT, samples.SAMPLE_STYLE, samples.SAMPLE_PHOTO):
+        assert images.read_rgb(samples.sample(name)).shape[2] == 3
 
 
 def step_lines(stdout: str) -> list[str]:

@@ -21,9 +21,8 @@ class Example:
 
 
 def parse(argv):
-    parser = options.UsageParser(formatter_class=options.DefaultsFormatter)
-    options.add_fields(parser, Example)
-    return options.config_from(parser.parse_args(argv), Example), parser
+    parser = options.ConfigParser(Example)
+    return parser.parse_config(argv), parser
 
 
 def test_every_kind_of_field_becomes_its_option():
