@@ -47,9 +47,8 @@ def latest_checkpoint(folder: str) -> str:
 
 def fit(folder: str) -> Fit:
     """Restore the latest checkpoint in folder and predict on the run's data."""
+    tf = runtime.import_tensorflow()  # first: model imports TensorFlow too
     from . import model
-
-    tf = runtime.import_tensorflow()
 
     v1 = tf.compat.v1
     settings = read_settings(folder)
