@@ -17,37 +17,17 @@ import dataclasses
 import json
 import os
 import sys
-import typing
 from collections.abc import Sequence
 from pathlib import Path
 
-from tf1cnn.style_transfer.cli import DefaultsFormatter, UsageParser
-from tf1cnn.style_transfer import exits
+from tf1cnn.style_transfer import exits, files, options
 from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.style_transfer.options import DefaultsFormatter, UsageParser
 
 from . import cluster as clusters
 from . import rundir
 from .config import TrainConfig
 
-HELP = {
-    "checkpoint_dir": "folder for checkpoints, summaries and run.json; a rerun resumes from it",
-    "last_step": "train until the global step reaches this (StopAtStepHook)",
-    "workers": "workers in the local cluster (ignored for one task of a multi-host cluster)",
-    "ps": "parameter servers in the local cluster (ignored likewise)",
-    "points": "data points, evenly spaced on [-1, 1]",
-    "noise": "standard deviation of the Gaussian noise on y = x^2",
-    "seed": "seed of the noise; every task must use the same",
-    "hidden": "units in the hidden ReLU layer",
-    "learning_rate": "gradient-descent learning rate",
-    "sync": "synchronous training (SyncReplicasOptimizer) instead of the tutorial's "
-            "asynchronous updates",
-    "log_every": "global steps between progress lines",
-    "checkpoint_every": "global steps between the chief's checkpoints",
-    "timeout": "seconds a task waits for the others (startup, each step, shutdown) before "
-               "exiting with an error",
-    "allow_remote": "allow a cluster with non-loopback addresses; its gRPC servers accept "
-                    "unauthenticated graphs from anyone who can reach them",
-}
 TASK_FLAGS = ("ps_hosts", "worker_hosts", "job_name", "task_index")
 
 
@@ -63,14 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="With no cluster flags: start 1 ps and 3 workers on loopback and train. "
                     "With --ps-hosts --worker-hosts --job-name --task-index (or TF_CONFIG): "
                     "run that one task. Rerun to resume from the last checkpoint.")
-    hints = typing.get_type_hints(TrainConfig)
-    for field in dataclasses.fields(TrainConfig):
-        option = "--" + field.name.replace("_", "-")
-        if hints[field.name] is bool:
-            train.add_argument(option, action="store_true", help=HELP[field.name])
-        else:
-            train.add_argument(option, type=hints[field.name], default=field.default,
-                               help=HELP[field.name])
+    options.add_fields(train, TrainConfig)
     train.add_argument("--ports", type=int, nargs="+", metavar="PORT",
                        help="local cluster ports, ps first then workers; if omitted, free ones")
     train.add_argument("--ps-hosts", metavar="HOST:PORT,...",
@@ -85,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Restore the latest checkpoint in a fresh graph, predict on the training "
                     "x, and plot the data and the fit.")
     evaluate.add_argument("--checkpoint-dir", default=TrainConfig.checkpoint_dir,
-                          help=HELP["checkpoint_dir"])
+                          help=options.help_of(TrainConfig, "checkpoint_dir"))
     evaluate.add_argument("--output", help="the PNG to write; if omitted, fit.png in the "
                                            "checkpoint directory")
     evaluate.add_argument("--show", action="store_true",
@@ -94,16 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-        if args.command == "eval":
-            return run_eval(args.checkpoint_dir, args.output, args.show)
-        fields = {f.name for f in dataclasses.fields(TrainConfig)}
-        config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
-        return run_train(config, args.ports, {k: getattr(args, k) for k in TASK_FLAGS})
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exits.USAGE
+    return options.guarded(lambda: run(build_parser().parse_args(argv)))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed command."""
+    if args.command == "eval":
+        return run_eval(args.checkpoint_dir, args.output, args.show)
+    return run_train(options.config_from(args, TrainConfig), args.ports,
+                     {k: getattr(args, k) for k in TASK_FLAGS})
 
 
 def resolve_task(flags: dict, environ=os.environ):
@@ -187,13 +159,14 @@ def _run_task(cluster: dict, task: clusters.Task, config: TrainConfig) -> int:
 
 
 def run_eval(checkpoint_dir: str, output: str | None, show: bool) -> int:
-    from tf1cnn.kernels import figure as figures
-
     rundir.read_settings(checkpoint_dir)  # a folder that holds no run fails here, first
     output = output or str(Path(checkpoint_dir) / "fit.png")
     if not show:
-        figures.check_writable(output)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        files.check_output_file(output)
+    from matplotlib.figure import Figure
+
+    from tf1cnn.style_transfer.report import save_figure
+
     from . import evaluate
 
     result = evaluate.fit(checkpoint_dir)
@@ -205,7 +178,8 @@ def run_eval(checkpoint_dir: str, output: str | None, show: bool) -> int:
         evaluate.draw(pyplot.figure(), result)
         pyplot.show()
         return 0
-    figures.save(evaluate.draw(figures.new_figure(), result), output, 100,
-                 {"Software": "tf1cnn-cluster eval", "Source": result.checkpoint})
+    save_figure(evaluate.draw(Figure(), result), output, 100,
+                {"Software": "tf1cnn-cluster eval", "Source": result.checkpoint})
     print(f"saved: {output}", flush=True)
     return 0
+

@@ -47,8 +47,7 @@ def latest_checkpoint(folder: str) -> str:
 
 def fit(folder: str) -> Fit:
     """Restore the latest checkpoint in folder and predict on the run's data."""
-    import tensorflow as tf
-
+    tf = runtime.import_tensorflow()  # first: model imports TensorFlow too
     from . import model
 
     v1 = tf.compat.v1
@@ -60,7 +59,7 @@ def fit(folder: str) -> Fit:
         output = model.predict(inputs, settings["hidden"])
         global_step = v1.train.get_or_create_global_step()
         saver = v1.train.Saver()
-        with v1.Session() as session:
+        with runtime.new_session() as session:
             try:
                 saver.restore(session, path)
             except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError,

@@ -8,10 +8,11 @@ eval step reads the same file to redraw the training data.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from tf1cnn.style_transfer import files
 from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.style_transfer.options import changes
 
 SETTINGS = "run.json"
 
@@ -22,24 +23,13 @@ def prepare(folder: str, settings: dict) -> bool:
     Returns True when it already holds checkpoints of this run (training resumes from them).
     """
     path = Path(folder)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"cannot write to checkpoint directory {folder}: "
-                         f"{exc.strerror or exc}") from None
+    files.check_writable(folder, "checkpoint directory")
     saved = read_settings(folder) if (path / SETTINGS).exists() else None
     if saved is not None and saved != settings:
-        changed = ", ".join(f"{k} {saved.get(k)!r} -> {settings.get(k)!r}"
-                            for k in sorted(set(saved) | set(settings))
-                            if saved.get(k) != settings.get(k))
-        raise UsageError(f"{folder} holds a run with other settings ({changed}); rerun with "
-                         f"those settings to resume it, or choose another --checkpoint-dir")
-    tmp = path / (SETTINGS + ".tmp")
-    tmp.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path / SETTINGS)
+        raise UsageError(f"{folder} holds a run with other settings "
+                         f"({changes(saved, settings)}); rerun with those settings to resume "
+                         f"it, or choose another --checkpoint-dir")
+    files.write_json(path / SETTINGS, settings, sort_keys=True)
     return (path / "checkpoint").exists()
 
 

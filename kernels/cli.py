@@ -11,85 +11,26 @@ fixed ones. Bad input gets one line on stderr and exit status 2, before TensorFl
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import os
-import sys
-import typing
 from typing import Sequence
 
 import numpy as np
 
-from tf1cnn.style_transfer.cli import DefaultsFormatter, UsageParser, sample
-from tf1cnn.style_transfer import exits, runtime
-from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.style_transfer import files, options, report, runtime
+from tf1cnn.style_transfer.samples import SAMPLE_PHOTO, sample
 
 from . import figure
-from .bank import NAMES
-from .config import COLOURS, DemoConfig
-from .reference import PADDINGS
-
-HELP = {
-    "image": "JPEG or PNG image, any mode; if omitted, the bundled photograph",
-    "output": "where to write the figure (PNG)",
-    "show": "open the figure in a window instead of writing --output",
-    "colour": "filter one grey channel (as the tutorial) or R, G and B",
-    "stride": "step of the filter window in pixels, both directions",
-    "padding": "SAME keeps ceil(size / stride) pixels; VALID drops the border",
-    "kernels": f"kernels to apply, from: {' '.join(NAMES)}",
-    "seed_kernels": "use the tutorial's exact filters, faults included: unnormalised grey "
-                    "blur, RGB filters that mix channels, edge clip at 255",
-    "dpi": "resolution of the written figure",
-}
-CHOICES = {"colour": COLOURS, "padding": PADDINGS}
-SAMPLE_IMAGE = "grace_hopper.jpg"
-
-
-def _whole_number(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number of pixels, at least 1; got {text!r}") from None
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = UsageParser(prog="tf1cnn-kernels", formatter_class=DefaultsFormatter,
-                         allow_abbrev=False,
-                         description="Hand-made 3x3 kernels applied to an image with one TF1 "
-                                     "conv2d; writes the input and the feature maps as a "
-                                     "figure.")
-    hints = typing.get_type_hints(DemoConfig)
-    for field in dataclasses.fields(DemoConfig):
-        hint = hints[field.name]
-        option = "--" + field.name.replace("_", "-")
-        if hint is bool:
-            parser.add_argument(option, action="store_true", help=HELP[field.name])
-        elif typing.get_origin(hint) is tuple:
-            parser.add_argument(option, nargs="+", default=field.default, metavar="NAME",
-                                help=HELP[field.name])
-        elif field.name == "stride":
-            parser.add_argument(option, type=_whole_number, default=field.default,
-                                help=HELP[field.name])
-        else:
-            kind = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
-            parser.add_argument(option, type=str.upper if field.name == "padding" else kind,
-                                default=field.default, choices=CHOICES.get(field.name),
-                                metavar="PATH" if field.name in ("image", "output") else None,
-                                help=HELP[field.name])
-    return parser
+from .bank import NAMES  # noqa: F401  (the kernel names, for callers of the CLI)
+from .config import DemoConfig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-        config = DemoConfig(**{k: tuple(v) if isinstance(v, list) else v
-                               for k, v in vars(args).items()})
-        return run(config)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exits.USAGE
+    parser = options.ConfigParser(
+        DemoConfig, prog="tf1cnn-kernels",
+        description="Hand-made 3x3 kernels applied to an image with one TF1 conv2d; writes the "
+                    "input and the feature maps as a figure.")
+    return options.guarded(lambda: run(parser.parse_config(argv)))
 
 
 def read_image(path: str) -> np.ndarray:
@@ -102,12 +43,12 @@ def read_image(path: str) -> np.ndarray:
 def run(config: DemoConfig) -> int:
     """Check everything, then filter the image and write or show the figure."""
     config.check()
-    config = dataclasses.replace(config, image=config.image or sample(SAMPLE_IMAGE))
+    config = dataclasses.replace(config, image=config.image or sample(SAMPLE_PHOTO))
     if not config.show:
-        figure.check_writable(config.output)
+        files.check_output_file(config.output)
     pixels = read_image(config.image)
     print("config: " + json.dumps(dataclasses.asdict(config)), flush=True)
-    runtime.configure_environment()
+    runtime.import_tensorflow()
     from . import convolve
 
     result = convolve.feature_maps(pixels, config.kernels, rgb=config.rgb,
@@ -123,8 +64,8 @@ def run(config: DemoConfig) -> int:
         figure.draw(pyplot.figure(), tiles)
         pyplot.show()
         return 0
-    figure.save(figure.draw(figure.new_figure(), tiles), config.output, config.dpi,
-                {"Software": "tf1cnn-kernels", "Description": json.dumps(
-                    dataclasses.asdict(config))})
+    report.save_figure(figure.draw(figure.new_figure(), tiles), config.output, config.dpi,
+                       {"Software": "tf1cnn-kernels",
+                        "Description": json.dumps(dataclasses.asdict(config))})
     print(f"saved: {config.output}", flush=True)
     return 0

@@ -5,13 +5,16 @@ defaults. What it got wrong is fixed by default and kept behind ``seed_kernels``
 demo uses the tutorial's exact filters (unnormalised grey blur, RGB filters that mix channels)
 and its edge clip at 255. ``DemoConfig`` is frozen: derive a variant with
 ``dataclasses.replace``. ``check`` rejects impossible values with one line, before any work.
+Each field's metadata holds its command-line help and parser (see ``style_transfer.options``).
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from typing import Optional
 
 from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.style_transfer.options import option
 
 from .bank import NAMES, check_name
 from .reference import PADDINGS
@@ -19,17 +22,34 @@ from .reference import PADDINGS
 COLOURS = ("grey", "rgb")
 
 
+def whole_number(text: str) -> int:
+    """Parse ``--stride``: say "whole number of pixels" where argparse would say "invalid int"."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of pixels, at least 1; got {text!r}") from None
+
+
 @dataclasses.dataclass(frozen=True)
 class DemoConfig:
-    image: Optional[str] = None  # JPEG or PNG of any mode; None uses the bundled photograph
-    output: str = "kernels_demo.png"  # the figure, written as PNG unless show is set
-    show: bool = False  # open a window instead of writing output
-    colour: str = "grey"  # the tutorial converted to grey before filtering
-    stride: int = 3  # the tutorial's strides=[1, 3, 3, 1]
-    padding: str = "SAME"
-    kernels: tuple[str, ...] = NAMES
-    seed_kernels: bool = False  # the tutorial's exact filters and edge clip, faults included
-    dpi: int = 100  # of the saved figure; each map is drawn at its own resolution or less
+    image: Optional[str] = option(  # None uses the bundled photograph
+        None, "JPEG or PNG image, any mode; if omitted, the bundled photograph", metavar="PATH")
+    output: str = option("kernels_demo.png", "where to write the figure (PNG)", metavar="PATH")
+    show: bool = option(False, "open the figure in a window instead of writing --output")
+    colour: str = option(  # the tutorial converted to grey before filtering
+        "grey", "filter one grey channel (as the tutorial) or R, G and B", choices=COLOURS)
+    stride: int = option(  # the tutorial's strides=[1, 3, 3, 1]
+        3, "step of the filter window in pixels, both directions", type=whole_number)
+    padding: str = option("SAME", "SAME keeps ceil(size / stride) pixels; VALID drops the border",
+                          choices=PADDINGS, type=str.upper)
+    kernels: tuple[str, ...] = option(NAMES, f"kernels to apply, from: {' '.join(NAMES)}",
+                                      metavar="NAME")
+    seed_kernels: bool = option(
+        False, "use the tutorial's exact filters, faults included: unnormalised grey blur, RGB "
+               "filters that mix channels, edge clip at 255")
+    dpi: int = option(  # each map is drawn at its own resolution or less
+        100, "resolution of the written figure")
 
     def check(self) -> None:
         """Raise UsageError on a value no run could use."""

@@ -84,6 +84,6 @@ def feature_maps(pixels: np.ndarray, names: Sequence[str] = bank.NAMES, *, rgb: 
         image = tf.compat.v1.placeholder(tf.float32, [None, None, 3], name="image")
         seen, maps = build_maps(image, names, rgb=rgb, seed=seed, stride=stride,
                                 padding=padding)
-        with tf.compat.v1.Session(config=runtime.session_config()) as session:
+        with runtime.new_session(config=runtime.session_config()) as session:
             shown, values = session.run((seen, maps), {image: pixels})
     return FeatureMaps(input=shown, maps=values)

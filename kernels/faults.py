@@ -18,8 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
-from tf1cnn.style_transfer import exits, runtime
-from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.style_transfer import files, options, report, runtime
+from tf1cnn.style_transfer.samples import SAMPLE_PHOTO, sample
 
 from . import figure
 
@@ -71,18 +71,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                          "kernels_seed_faults.png"))
     parser.add_argument("--dpi", type=int, default=100)
     args = parser.parse_args(argv)
-    from .cli import SAMPLE_IMAGE, read_image, sample
+    return options.guarded(lambda: draw_comparison(args.image, args.output, args.dpi))
 
-    try:
-        figure.check_writable(args.output)
-        photo = read_image(args.image or sample(SAMPLE_IMAGE))
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exits.USAGE
-    runtime.configure_environment()
-    figure.save(figure.draw(figure.new_figure(), comparison(photo)), args.output, args.dpi,
-                {"Software": "tf1cnn.kernels.faults"})
-    print(f"saved: {args.output}")
+
+def draw_comparison(image: str | None, output: str, dpi: int) -> int:
+    """Check the output, read the photograph, then draw and save the comparison."""
+    from .cli import read_image
+
+    files.check_output_file(output)
+    photo = read_image(image or sample(SAMPLE_PHOTO))
+    runtime.import_tensorflow()
+    report.save_figure(figure.draw(figure.new_figure(), comparison(photo)), output, dpi,
+                       {"Software": "tf1cnn.kernels.faults"})
+    print(f"saved: {output}")
     return 0
 
 

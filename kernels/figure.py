@@ -6,22 +6,17 @@ the tutorial's per-map stretch). So a blur with gain 9 shows as white, and negat
 (the dark side of an edge) as black. Each title gives the map's true value range.
 
 ``draw`` fills any matplotlib Figure: a bare ``matplotlib.figure.Figure`` renders headless
-through Agg for ``save``; the CLI passes a pyplot figure for ``--show``. ``check_writable``
-probes the output path before any work. Nothing here imports TensorFlow.
+through Agg for ``style_transfer.report.save_figure``; the CLI passes a pyplot figure for
+``--show``. Nothing here imports TensorFlow.
 """
 from __future__ import annotations
 
-import io
 import math
-import os
-import tempfile
 from typing import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
-from PIL import Image, PngImagePlugin
 
-from tf1cnn.style_transfer.errors import UsageError
 
 PANEL_INCHES = 2.2  # width of one panel: 220 pixels at the default 100 dpi
 TITLE_INCHES = 0.35  # height of a two-line title
@@ -60,56 +55,6 @@ def draw(figure, tiles: Sequence[tuple[str, np.ndarray]], columns: int = COLUMNS
         axes.set_title(title, fontsize=8)
         axes.axis("off")
     return figure
-
-
-def check_writable(path: str) -> None:
-    """Raise UsageError, with the fix, unless a PNG can be written at ``path``."""
-    if os.path.isdir(path):
-        raise UsageError(f"--output is a directory: {path}; give a file name inside it")
-    if not path.lower().endswith(".png"):
-        raise UsageError(f"--output must be a .png file, got {path}")
-    folder = os.path.dirname(path) or "."
-    if not os.path.isdir(folder):
-        raise UsageError(f"cannot write {path}: folder {folder} does not exist; create it or "
-                         f"choose another --output")
-    try:
-        handle, probe = tempfile.mkstemp(suffix=".png", dir=folder)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}; choose another "
-                         f"--output") from None
-    os.close(handle)
-    os.unlink(probe)
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise UsageError(f"cannot overwrite {path}: permission denied")
-
-
-def save(figure, path: str, dpi: int, metadata: Mapping[str, str] | None = None) -> None:
-    """Write ``figure`` to ``path`` as PNG through a temporary file, so no half image is left.
-
-    matplotlib writes RGBA; the figure is opaque, so the PNG keeps RGB, or one grey channel
-    when every pixel is grey, which makes it 2-4 times smaller. ``metadata`` goes into text
-    chunks.
-    """
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    picture = Image.open(buffer).convert("RGB")
-    pixels = np.asarray(picture)
-    if (pixels == pixels[:, :, :1]).all():
-        picture = picture.convert("L")
-    info = PngImagePlugin.PngInfo()
-    for key, value in (metadata or {}).items():
-        info.add_text(key, value)
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=os.path.dirname(path) or ".")
-    os.close(handle)
-    try:
-        picture.save(temporary, format="PNG", optimize=True, pnginfo=info)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp made it private; give it normal rights
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def new_figure() -> Figure:

@@ -7,122 +7,29 @@ image, then exits with 130. Rerunning the same command resumes from the last che
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
 import pathlib
 import sys
-import typing
 from collections.abc import Sequence
 
-from . import exits, runtime, stops
-from .config import CHOICES, INITS, StyleConfig
-from .errors import OutputError, UsageError
-
-HELP = {
-    "content": "content image; if omitted, the bundled photograph",
-    "content_dir": "batch mode: stylise every image in this folder (png, jpg, ...), each into "
-                   "its own subfolder of --output-dir named after it, loading the network once",
-    "style": "one or more style images; if omitted, the bundled painting-like pattern",
-    "style_blend_weights": "one weight per style image, normalised to sum to 1; if omitted, "
-                           "every style weighs the same",
-    "style_scale": "size of the style images relative to the result (2 = twice as large)",
-    "output_dir": "folder for images, checkpoints, summaries and config.json",
-    "vgg": "local MatConvNet VGG .mat or Keras .h5 file, or keras-vgg19 (Keras' ImageNet "
-           "weights, downloaded once); if omitted, MatConvNet's VGG19 is downloaded once",
-    "height": "height of the result; content and style are centre-cropped and resized to it",
-    "width": "width of the result",
-    "iterations": "optimisation steps at the full size (L-BFGS: iterations); a rerun with more "
-                  "steps extends a finished run",
-    "optimizer": "adam (as the tutorial) or lbfgs (SciPy's L-BFGS-B, within pixel bounds)",
-    "learning_rate": "Adam learning rate",
-    "lbfgs_corrections": "L-BFGS: curvature pairs kept (memory: 16 bytes per value and pair)",
-    "tolerance": "stop when the relative change of the loss from one step to the next falls to "
-                 "this (adam and lbfgs); 0 never stops early",
-    "scales": "coarse-to-fine: optimise first at 1/2^(N-1) of the size, then at each doubling",
-    "coarse_iterations": "steps at each coarse-to-fine level below the full size",
-    "content_weight": "weight of the content loss in the total",
-    "style_weight": "weight of the style loss in the total",
-    "tv_weight": "weight of the total-variation loss (mean squared difference of neighbouring "
-                 "pixels), which smooths the result",
-    "content_layer": "layer whose features define the content (reluX_Y is after the ReLU)",
-    "style_layers": "layers whose Gram matrices define the style",
-    "style_layer_weights": "one weight per style layer",
-    "init": "initial image: noise (the tutorial's noise blended with the content), content, "
-            "style (the first style image) or the path of an image file",
-    "noise_ratio": "share of uniform noise in the initial image; the rest is the content",
-    "noise_range": "the initial noise is uniform in (-range, range)",
-    "mean_pixel": "RGB mean subtracted before the network and added back after",
-    "pooling": "pooling in the network: avg (as the tutorial) or max (as VGG was trained)",
-    "seed": "seed of the initial noise, for reproducible runs; if omitted, a fresh draw",
-    "checkpoint_every": "steps between checkpoints",
-    "preserve_colors": "keep the content's colours: the result's luminance (Y) with the "
-                       "content's chroma (Cb, Cr), applied after the optimisation",
-}
-SAMPLE_CONTENT = "grace_hopper.jpg"
-SAMPLE_STYLE = "style_waves.png"
+from . import exits, options, runtime, stops
+from .config import INITS, StyleConfig
+from .errors import UsageError
+from .samples import SAMPLE_CONTENT, SAMPLE_STYLE, sample
 
 
-class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Show defaults, except the None of options whose help says what omitting them does,
-    and the False of flags."""
-
-    def _get_help_string(self, action):
-        if action.default in (None, ()) or isinstance(action, argparse._StoreTrueAction):
-            return action.help
-        return super()._get_help_string(action)
+DESCRIPTION = ("Gatys neural style transfer in TF1 graph mode, as in the 2019 tutorial. "
+               "Rerun the same command to resume from the last checkpoint.")
 
 
-class UsageParser(argparse.ArgumentParser):
-    """Report a bad option as a UsageError, so it gets the same one-line message and exit 2
-    as every other bad input."""
-
-    def error(self, message):
-        raise UsageError(message)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tf1cnn-style", formatter_class=DefaultsFormatter, allow_abbrev=False,
-        description="Gatys neural style transfer in TF1 graph mode, as in the 2019 tutorial. "
-                    "Rerun the same command to resume from the last checkpoint.")
-    hints = typing.get_type_hints(StyleConfig)
-    for field in dataclasses.fields(StyleConfig):
-        hint = hints[field.name]
-        option = "--" + field.name.replace("_", "-")
-        args = typing.get_args(hint)
-        if typing.get_origin(hint) is tuple:
-            parser.add_argument(option, type=args[0], nargs="+", default=field.default,
-                                help=HELP[field.name],
-                                metavar="PATH" if args[0] is str and not field.default else None)
-        elif hint is bool:
-            parser.add_argument(option, action="store_true", help=HELP[field.name])
-        else:
-            kind = next((a for a in args if a is not type(None)), hint)
-            parser.add_argument(option, type=kind, default=field.default, help=HELP[field.name],
-                                metavar="PATH" if kind is str and field.default is None else None,
-                                choices=CHOICES.get(field.name))
-    return parser
+def build_parser() -> options.ConfigParser:
+    return options.ConfigParser(StyleConfig, prog="tf1cnn-style", description=DESCRIPTION)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    config = StyleConfig(**{k: tuple(v) if isinstance(v, list) else v
-                            for k, v in vars(args).items()})
-    try:
-        return run(config)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exits.USAGE
-    except OutputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exits.WRITE_FAILED
-
-
-def sample(name: str) -> str:
-    """Path of a bundled sample image: data/ sits beside this package, installed or not."""
-    return str(pathlib.Path(__file__).resolve().parents[1] / "data" / name)
+    return options.guarded(lambda: run(build_parser().parse_config(argv)))
 
 
 def run(config: StyleConfig) -> int:
@@ -141,7 +48,7 @@ def _run(config: StyleConfig) -> int:
     config.check()
     config = dataclasses.replace(config, style=config.style or (sample(SAMPLE_STYLE),))
     contents = content_files(config)
-    runtime.configure_environment()
+    runtime.import_tensorflow()
     from . import engine, images, job, memory, weights
     from .rundir import RunDir
 

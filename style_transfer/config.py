@@ -3,13 +3,14 @@
 ``StyleConfig`` is frozen: derive a variant with ``dataclasses.replace``. ``check`` rejects
 impossible values with a one-line message before anything expensive happens, and
 ``run_settings`` lists the fields that define a run, so that a rerun resumes only a run that
-used the same ones.
+used the same ones. Each field's metadata holds its command-line help (see ``options``).
 """
 from __future__ import annotations
 
 import dataclasses
 
 from .errors import UsageError
+from .options import option
 
 # The seed's "convX_Y" features were taken after the ReLU; MatConvNet names those reluX_Y.
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -22,36 +23,73 @@ MIN_LEVEL_SIDE = 8  # the coarsest coarse-to-fine level; relu5_1 then still has 
 
 @dataclasses.dataclass(frozen=True)
 class StyleConfig:
-    content: str | None = None  # content image; None uses the bundled sample
-    content_dir: str | None = None  # batch mode: every image in this folder instead
-    style: tuple[str, ...] = ()  # style images; none uses the bundled sample
-    style_blend_weights: tuple[float, ...] = ()  # one per style, normalised; none: equal
-    style_scale: float = 1.0  # style image size relative to the result's
-    output_dir: str = "style_output"
-    vgg: str | None = None  # local VGG .mat; None uses the cache, downloading once
-    height: int = 250
-    width: int = 333
-    iterations: int = 300  # at the full size
-    optimizer: str = "adam"
-    learning_rate: float = 2.0  # Adam
-    lbfgs_corrections: int = 10  # L-BFGS-B's m, SciPy's default: 2 m float64 vectors a value
-    tolerance: float = 0.0  # stop when the relative loss change falls to this; 0: never
-    scales: int = 1  # coarse-to-fine levels, each half the size of the next
-    coarse_iterations: int = 100  # steps at each level below the full size
-    content_weight: float = 0.01
-    style_weight: float = 1.0
-    tv_weight: float = 0.0  # total-variation smoothing, off in the tutorial
-    content_layer: str = "relu4_2"
-    style_layers: tuple[str, ...] = STYLE_LAYERS
-    style_layer_weights: tuple[float, ...] = (0.5, 1.0, 1.5, 3.0, 4.0)  # deeper layers weigh more
-    init: str = "noise"  # noise (blended with the content), content, style or an image path
-    noise_ratio: float = 0.6  # share of noise in the initial image; the rest is the content
-    noise_range: float = 20.0  # noise is uniform in (-noise_range, noise_range)
-    mean_pixel: tuple[float, ...] = (123.68, 116.779, 103.939)  # ImageNet RGB mean
-    pooling: str = "avg"
-    seed: int | None = None  # seeds the initial noise; None draws a fresh one
-    checkpoint_every: int = 20
-    preserve_colors: bool = False  # keep the content's colours: the result's luminance only
+    content: str | None = option(None, "content image; if omitted, the bundled photograph",
+                                 metavar="PATH")
+    content_dir: str | None = option(
+        None, "batch mode: stylise every image in this folder (png, jpg, ...), each into its own "
+              "subfolder of --output-dir named after it, loading the network once",
+        metavar="PATH")
+    style: tuple[str, ...] = option(
+        (), "one or more style images; if omitted, the bundled painting-like pattern",
+        metavar="PATH")
+    style_blend_weights: tuple[float, ...] = option(
+        (), "one weight per style image, normalised to sum to 1; if omitted, every style weighs "
+            "the same")
+    style_scale: float = option(
+        1.0, "size of the style images relative to the result (2 = twice as large)")
+    output_dir: str = option("style_output",
+                             "folder for images, checkpoints, summaries and config.json")
+    vgg: str | None = option(
+        None, "local MatConvNet VGG .mat or Keras .h5 file, or keras-vgg19 (Keras' ImageNet "
+              "weights, downloaded once); if omitted, MatConvNet's VGG19 is downloaded once",
+        metavar="PATH")
+    height: int = option(
+        250, "height of the result; content and style are centre-cropped and resized to it")
+    width: int = option(333, "width of the result")
+    iterations: int = option(
+        300, "optimisation steps at the full size (L-BFGS: iterations); a rerun with more steps "
+             "extends a finished run")
+    optimizer: str = option(
+        "adam", "adam (as the tutorial) or lbfgs (SciPy's L-BFGS-B, within pixel bounds)",
+        choices=OPTIMIZERS)
+    learning_rate: float = option(2.0, "Adam learning rate")
+    lbfgs_corrections: int = option(  # SciPy's default
+        10, "L-BFGS: curvature pairs kept (memory: 16 bytes per pixel value and pair)")
+    tolerance: float = option(
+        0.0, "stop when the relative change of the loss from one step to the next falls to this "
+             "(adam and lbfgs); 0 never stops early")
+    scales: int = option(
+        1, "coarse-to-fine: optimise first at 1/2^(N-1) of the size, then at each doubling")
+    coarse_iterations: int = option(
+        100, "steps at each coarse-to-fine level below the full size")
+    content_weight: float = option(0.01, "weight of the content loss in the total")
+    style_weight: float = option(1.0, "weight of the style loss in the total")
+    tv_weight: float = option(  # off in the tutorial
+        0.0, "weight of the total-variation loss (mean squared difference of neighbouring "
+             "pixels), which smooths the result")
+    content_layer: str = option(
+        "relu4_2", "layer whose features define the content (reluX_Y is after the ReLU)")
+    style_layers: tuple[str, ...] = option(
+        STYLE_LAYERS, "layers whose Gram matrices define the style")
+    style_layer_weights: tuple[float, ...] = option(  # deeper layers weigh more
+        (0.5, 1.0, 1.5, 3.0, 4.0), "one weight per style layer")
+    init: str = option(
+        "noise", "initial image: noise (the tutorial's noise blended with the content), "
+                 "content, style (the first style image) or the path of an image file")
+    noise_ratio: float = option(
+        0.6, "share of uniform noise in the initial image; the rest is the content")
+    noise_range: float = option(20.0, "the initial noise is uniform in (-range, range)")
+    mean_pixel: tuple[float, ...] = option(  # the ImageNet RGB mean
+        (123.68, 116.779, 103.939), "RGB mean subtracted before the network and added back after")
+    pooling: str = option(
+        "avg", "pooling in the network: avg (as the tutorial) or max (as VGG was trained)",
+        choices=POOLING)
+    seed: int | None = option(
+        None, "seed of the initial noise, for reproducible runs; if omitted, a fresh draw")
+    checkpoint_every: int = option(20, "steps between checkpoints")
+    preserve_colors: bool = option(
+        False, "keep the content's colours: the result's luminance (Y) with the content's "
+               "chroma (Cb, Cr), applied after the optimisation")
 
     def check(self) -> None:
         """Raise UsageError on a value no run could use."""

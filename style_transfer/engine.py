@@ -176,7 +176,7 @@ class Engine:
             self._levels = [_Level(k, network, level) for k, level in enumerate(self.levels)]
             self._initialize = tf.compat.v1.local_variables_initializer()
             self.graph.finalize()  # nothing may add ops while images are optimised
-        self.session = tf.compat.v1.Session(graph=self.graph, config=runtime.session_config())
+        self.session = runtime.new_session(self.graph, config=runtime.session_config())
         self.session.run(self._initialize)
         self._layers = network.layers
         self._style_grams: dict[tuple[str, int], list[np.ndarray]] = {}

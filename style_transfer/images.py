@@ -5,18 +5,18 @@ the first frame of animations, and returns float32 RGB in [0, 255]. Transparent 
 composited over white. ``fit`` centre-crops to the target aspect ratio and resizes with
 Pillow's Lanczos filter, channel by channel in float so 16-bit detail survives; ``resize``
 does the same without the crop. ``preserve_colors`` keeps the luminance of one image and the
-colours of another. ``write_png`` writes through a temporary file, so an interrupted write
-never leaves a broken image.
+colours of another. ``write_png`` writes through ``files.atomic_write``, so an interrupted
+write never leaves a broken image, and the file gets the user's usual mode.
 """
 from __future__ import annotations
 
 import os
-import tempfile
 
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image
 
+from . import files
 from .errors import UsageError
 
 
@@ -113,14 +113,5 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
     """Write float or uint8 RGB pixels as a PNG, atomically."""
-    path = os.fspath(path)
     pixels = image if image.dtype == np.uint8 else to_uint8(image)
-    folder = os.path.dirname(path) or "."
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(handle)
-    try:
-        iio.imwrite(temporary, pixels, extension=".png")
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    files.write_bytes(path, iio.imwrite("<bytes>", pixels, extension=".png"))

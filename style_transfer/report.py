@@ -1,21 +1,27 @@
-"""The pictures people look at after a run: the loss curves and a contact sheet.
+"""The pictures people look at after a run: the loss curves, a contact sheet, and the PNG
+writer for matplotlib figures (shared: the kernels demo and the cluster's eval save theirs here).
 
 ``loss_curve`` draws the total, content, style and total-variation losses (log scale) against
 the step and against wall time from the rows of a run's ``losses.csv``; coarse-to-fine levels
 are marked where they begin. ``contact_sheet`` lays images side by side at one height:
 content | style(s) | result. Both return uint8 RGB arrays; writing them is the caller's
-business (``images.write_png``). Matplotlib is used through its object API with the Agg
+business (``images.write_png``). ``save_figure`` writes any matplotlib Figure as a compact
+PNG through ``files.atomic_write``. Matplotlib is used through its object API with the Agg
 canvas, so no global backend state is touched.
 """
 from __future__ import annotations
 
+import io
 import itertools
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
+from PIL import Image, PngImagePlugin
+
+from . import files
 
 GAP = 6  # white pixels between the panels of a sheet
 CURVES = (("total", "total (weighted)"), ("content", "content"), ("style", "style"),
@@ -62,3 +68,24 @@ def contact_sheet(pictures: Sequence[np.ndarray], height: int) -> np.ndarray:
     for panel in panels[1:]:
         row += [gap, panel]
     return np.concatenate(row, axis=1)
+
+
+def save_figure(figure, path: str | os.PathLike, dpi: int,
+                metadata: Mapping[str, str] | None = None) -> None:
+    """Write the matplotlib ``figure`` to ``path`` as PNG, atomically, with ``metadata`` as
+    text chunks.
+
+    matplotlib renders RGBA; a figure is opaque, so the PNG keeps RGB, or one grey channel when
+    every pixel is grey, which makes it 2-4 times smaller.
+    """
+    rendered = io.BytesIO()
+    figure.savefig(rendered, format="png", dpi=dpi)
+    picture = Image.open(rendered).convert("RGB")
+    pixels = np.asarray(picture)
+    if (pixels == pixels[:, :, :1]).all():
+        picture = picture.convert("L")
+    info = PngImagePlugin.PngInfo()
+    for key, value in (metadata or {}).items():
+        info.add_text(key, value)
+    with files.atomic_write(path, binary=True) as handle:
+        picture.save(handle, format="PNG", optimize=True, pnginfo=info)

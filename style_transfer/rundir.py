@@ -23,9 +23,9 @@ import dataclasses
 import datetime
 import json
 import os
-import tempfile
 
-from .errors import UsageError
+from . import files
+from .options import changes
 
 SETTINGS_FILE = "config.json"
 CHECKPOINTS = "checkpoints"
@@ -79,24 +79,14 @@ class RunDir:
             return []
 
     def save_history(self, rows: list[dict]) -> None:
-        path = os.path.join(self.path, HISTORY)
-        with open(path + ".tmp", "w", newline="") as handle:
+        with files.atomic_write(os.path.join(self.path, HISTORY)) as handle:
             writer = csv.DictWriter(handle, COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(path + ".tmp", path)
 
     def check_writable(self) -> None:
         """Create the folder if needed and prove a file can be written there."""
-        if os.path.exists(self.path) and not os.path.isdir(self.path):
-            raise UsageError(f"output directory {self.path} is a file")
-        try:
-            os.makedirs(self.path, exist_ok=True)
-            with tempfile.TemporaryFile(dir=self.path):
-                pass
-        except OSError as exc:
-            raise UsageError(f"output directory {self.path} is not writable "
-                             f"({exc.strerror or exc})") from None
+        files.check_writable(self.path, "output directory")
 
     def _artifacts(self) -> list[str]:
         names = sorted(os.listdir(self.path))
@@ -126,10 +116,7 @@ class RunDir:
         if saved is None:
             reason = f"{self.path} holds files of a run with no {SETTINGS_FILE}"
         else:
-            changed = sorted(k for k in set(saved) | set(settings)
-                             if saved.get(k) != settings.get(k))
-            reason = "settings changed: " + ", ".join(
-                f"{k} {saved.get(k)!r} -> {settings.get(k)!r}" for k in changed)
+            reason = "settings changed: " + changes(saved, settings)
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         target = os.path.join(self.path, ARCHIVE, stamp)
         os.makedirs(target)
@@ -138,9 +125,5 @@ class RunDir:
         return False, f"{reason}; earlier run moved to {target}"
 
     def save_settings(self, config: dict, settings: dict) -> None:
-        path = os.path.join(self.path, SETTINGS_FILE)
-        temporary = path + ".tmp"
-        with open(temporary, "w") as handle:
-            json.dump({"config": config, "settings": settings}, handle, indent=2)
-            handle.write("\n")
-        os.replace(temporary, path)
+        files.write_json(os.path.join(self.path, SETTINGS_FILE),
+                         {"config": config, "settings": settings})

@@ -1,15 +1,40 @@
 """TensorFlow's runtime as the three tools use it (shared: ``kernels`` and ``distributed``
-import it too): the environment read when TensorFlow loads, the Session settings, and the
-lookup of the newest checkpoint.
+import it too): the environment read when TensorFlow loads, a quiet start, the Session
+settings, and the lookup of the newest checkpoint.
 
-Nothing here imports TensorFlow at import time; call :func:`configure_environment` before the
-first ``import tensorflow`` of a command.
+Nothing here imports TensorFlow at import time. A command loads it with
+``tf = import_tensorflow()``, which sets the environment first and starts TensorFlow quietly.
+
+**Quiet start.** TensorFlow's C++ core writes notices straight to file descriptor 2 as it loads
+and first looks for a GPU: "All log messages before absl::InitializeLog() ...", "oneDNN custom
+operations are on ...", "Could not find cuda drivers ..." and "failed call to cuInit ... (303)".
+They print even at log level 2 and tell a CPU user nothing to act on. ``quiet`` points fd 2 at a
+temporary file for the span of a block and then writes back every line that is not one of
+those ``NOTICES``, so a real error still shows, only later. ``import_tensorflow`` runs the
+import and the GPU lookup (which every later Session would otherwise repeat aloud once) in that
+block, and keeps TensorFlow's Python logger to errors: its deprecation warnings are about its
+own internals (``Saver`` deleting old checkpoints, say), nothing a user can act on. Set
+``TF1CNN_TF_NOTICES=1`` to see everything as TensorFlow wrote it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sys
+import tempfile
 
 from .errors import UsageError
+
+SHOW_NOTICES = "TF1CNN_TF_NOTICES"  # set to 1: hide nothing
+NOTICES = tuple(re.compile(pattern) for pattern in (
+    r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$",
+    r"^I\d{4} [\d:. ]+\d+ port\.cc:\d+\] oneDNN custom operations are on\. ",
+    r"^I\d{4} [\d:. ]+\d+ cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine",
+    r"^E\d{4} [\d:. ]+\d+ cuda_platform\.cc:\d+\] failed call to cuInit: .*"
+    r"UNKNOWN ERROR \(303\)$",
+))
+_started = False  # import_tensorflow has run in this process
 
 
 def configure_environment() -> None:
@@ -20,6 +45,62 @@ def configure_environment() -> None:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def is_notice(line: str) -> bool:
+    """Whether ``line`` is one of TensorFlow's known start-up notices."""
+    return any(pattern.search(line.rstrip("\n")) for pattern in NOTICES)
+
+
+@contextlib.contextmanager
+def quiet():
+    """Hold back what is written to fd 2 in the block; then write back all but the NOTICES."""
+    if os.environ.get(SHOW_NOTICES) == "1":
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode(errors="replace").splitlines(keepends=True)
+            kept = "".join(line for line in lines if not is_notice(line))
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()
+
+
+def import_tensorflow():
+    """``import tensorflow`` after ``configure_environment``, with its start-up notices hidden.
+
+    The first call also looks up the GPUs, where CUDA's notice comes from, so that no later
+    Session prints it. Returns the ``tensorflow`` module.
+    """
+    global _started
+    configure_environment()
+    if not _started:
+        with quiet():
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        if os.environ.get(SHOW_NOTICES) != "1":  # deprecation notes of TF's own internals
+            tf.get_logger().setLevel("ERROR")
+        _started = True
+    import tensorflow as tf
+
+    return tf
+
+
+def new_session(graph=None, target: str = "", config=None):
+    """A ``tf.compat.v1.Session`` with TensorFlow started quietly first (see above)."""
+    tf = import_tensorflow()
+    return tf.compat.v1.Session(target=target, graph=graph, config=config)
 
 
 def session_config(**fields):

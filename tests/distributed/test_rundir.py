@@ -1,6 +1,8 @@
 """The checkpoint folder's run.json: resume under the same settings, refuse others."""
 import json
 
+import numpy as np
+
 import pytest
 
 from tf1cnn.distributed import rundir
@@ -29,7 +31,7 @@ def test_other_settings_are_refused_and_nothing_changes(tmp_path):
 def test_unwritable_folder_is_refused(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(UsageError, match="cannot write to checkpoint directory"):
+    with pytest.raises(UsageError, match=r"checkpoint directory .*sub is not writable"):
         rundir.prepare(str(blocker / "sub"), SETTINGS)
 
 
@@ -39,3 +41,17 @@ def test_read_settings_of_a_folder_without_a_run(tmp_path):
     (tmp_path / "run.json").write_text("{")
     with pytest.raises(UsageError, match="not valid JSON"):
         rundir.read_settings(str(tmp_path))
+
+
+def test_run_json_and_the_eval_plot_get_the_usual_file_mode(tmp_path, umask_022):
+    from matplotlib.figure import Figure
+
+    from tf1cnn.distributed import evaluate
+    from tf1cnn.style_transfer.report import save_figure
+
+    rundir.prepare(str(tmp_path), SETTINGS)
+    x = np.linspace(-1, 1, 5).reshape(-1, 1)
+    fit = evaluate.Fit(x, x ** 2, x ** 2 + 0.1, global_step=7, checkpoint="model.ckpt-7")
+    save_figure(evaluate.draw(Figure(), fit), tmp_path / "fit.png", 50, {"Source": "test"})
+    assert {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == \
+        {"run.json": 0o644, "fit.png": 0o644}

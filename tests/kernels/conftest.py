@@ -1,4 +1,5 @@
-"""Fixtures for the kernel tests: a reusable TF1 conv2d runner and small synthetic images."""
+"""Fixtures for the kernel tests: a reusable TF1 conv2d runner and a small photo file made from
+the shared ``synthetic_image`` (tests/conftest.py)."""
 from __future__ import annotations
 
 import os
@@ -6,7 +7,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import imageio.v3 as iio  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
@@ -40,19 +40,11 @@ def tf_conv():
         session.close()
 
 
-def synthetic_photo(height: int = 30, width: int = 24, seed: int = 0) -> np.ndarray:
-    """uint8 RGB gradients plus noise."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    base = np.stack([x / width, y / height, (x + y) / (width + height)], axis=2) * 200
-    return np.clip(base + rng.uniform(0, 55, base.shape), 0, 255).astype(np.uint8)
-
-
 @pytest.fixture
-def photo_file(tmp_path):
+def photo_file(tmp_path, synthetic_image):
     """A small RGB PNG in its own folder."""
     folder = tmp_path / "inputs"
     folder.mkdir()
     path = folder / "photo.png"
-    iio.imwrite(path, synthetic_photo())
+    iio.imwrite(path, synthetic_image(0, height=30, width=24))
     return path

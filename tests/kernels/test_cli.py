@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tf1cnn.kernels import cli, figure
+from tf1cnn.kernels import cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,12 +21,16 @@ def run_cli(args, capsys):
     return code, captured.out, captured.err
 
 
-def test_script_writes_the_figure_end_to_end(tmp_path, photo_file):
+def test_script_writes_the_figure_end_to_end(tmp_path, photo_file, monkeypatch):
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")  # the notices come with oneDNN and no GPU
+    monkeypatch.delenv("TF1CNN_TF_NOTICES", raising=False)
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "kernel_demo.py"), "--image", str(photo_file),
          "--colour", "rgb", "--stride", "2"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+    for notice in ("absl::InitializeLog", "oneDNN custom operations", "cuda drivers", "cuInit"):
+        assert notice not in result.stderr  # TensorFlow started quietly
     out = tmp_path / "kernels_demo.png"  # the default output, in the working directory
     lines = result.stdout.splitlines()
     config = json.loads(lines[0][len("config: "):])
@@ -52,6 +56,13 @@ def test_seed_mode_grey_figure_is_one_channel(tmp_path, photo_file, capsys):
         assert picture.mode == "L"
 
 
+def test_the_figure_gets_the_usual_file_mode(tmp_path, photo_file, umask_022, capsys):
+    out = tmp_path / "maps.png"
+    code, _, err = run_cli(["--image", photo_file, "--kernels", "blur", "--output", out], capsys)
+    assert code == 0, err
+    assert out.stat().st_mode & 0o777 == 0o644
+
+
 def test_help_shows_the_defaults(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["--help"])
@@ -60,10 +71,6 @@ def test_help_shows_the_defaults(capsys):
     for default in ("(default: 3)", "(default: SAME)", "(default: grey)",
                     "(default: kernels_demo.png)", "(default: ('blur', 'sharpen', 'edge', "):
         assert default in text
-
-
-def test_sample_image_is_bundled():
-    assert Path(cli.sample(cli.SAMPLE_IMAGE)).is_file()
 
 
 @pytest.fixture
@@ -147,7 +154,9 @@ def test_output_is_checked_before_tensorflow_loads(tmp_path, photo_file):
 
 
 def test_check_writable_accepts_a_writable_path_and_leaves_nothing(tmp_path):
-    figure.check_writable(str(tmp_path / "fine.png"))
+    from tf1cnn.style_transfer import files
+
+    files.check_output_file(str(tmp_path / "fine.png"))
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for the style-transfer tests: tiny random-weight VGG files and synthetic images."""
+"""Fixtures for the style-transfer tests: tiny random-weight VGG files and image inputs made
+from the shared ``synthetic_image`` (tests/conftest.py)."""
 from __future__ import annotations
 
 import os
@@ -6,7 +7,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import imageio.v3 as iio  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from tf1cnn.style_transfer import images, matconvnet, vgg  # noqa: E402
@@ -42,16 +42,8 @@ def tiny_vgg(tmp_path_factory, tiny_layers) -> str:
     return str(path)
 
 
-def synthetic_image(seed: int, height: int = 40, width: int = 56) -> np.ndarray:
-    """Smooth colour gradients plus noise: enough structure for the losses to move."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    base = np.stack([x / width, y / height, (x + y) / (width + height)], axis=2) * 200
-    return np.clip(base + rng.uniform(0, 55, base.shape), 0, 255).astype(np.uint8)
-
-
 @pytest.fixture
-def image_files(tmp_path):
+def image_files(tmp_path, synthetic_image):
     """(content, style) PNG paths in their own folder."""
     folder = tmp_path / "inputs"
     folder.mkdir()
@@ -67,7 +59,7 @@ def tiny_config() -> StyleConfig:
 
 
 @pytest.fixture
-def pictures():
+def pictures(synthetic_image):
     """(content, style) as fitted float RGB arrays of the tiny config's size."""
     return tuple(images.fit(images.to_rgb(synthetic_image(seed)), HEIGHT, WIDTH)
                  for seed in (1, 2))

@@ -65,6 +65,25 @@ def test_script_runs_two_iterations_end_to_end(tmp_path, tiny_vgg, image_files):
     assert snapshot(Path(content).parent) == inputs  # nothing written next to the inputs
 
 
+def test_bad_option_is_one_line_and_exit_2(capsys):
+    code, stdout, err = run_cli(["--bogus"], capsys)
+    assert (code, stdout, err) == (2, "", "error: unrecognized arguments: --bogus\n")
+
+
+def test_written_files_get_the_usual_file_mode(tmp_path, tiny_vgg, image_files, umask_022,
+                                               capsys):
+    content, style = image_files
+    out = tmp_path / "out"
+    code, _, err = run_cli(["--vgg", tiny_vgg, "--content", content, "--style", style,
+                            "--output-dir", str(out), "--iterations", "2", *TINY], capsys)
+    assert code == 0, err
+    written = {p.relative_to(out): p.stat().st_mode & 0o777 for p in out.rglob("*")
+               if p.suffix in (".png", ".csv", ".json")}
+    assert {"config.json", "step_0002.png", "result.png", "losses.csv", "loss_curve.png",
+            "contact_sheet.png"} <= {str(p) for p in written}
+    assert set(written.values()) == {0o644}, written
+
+
 def test_rerun_resumes_and_extends(finished, capsys):
     args, out = finished
     code, stdout, _ = run_cli([*args, "--iterations", "5"], capsys)
@@ -209,10 +228,10 @@ def test_importing_the_cli_loads_no_tensorflow(tmp_path):
 
 
 def test_bundled_samples_are_installed_and_readable():
-    from tf1cnn.style_transfer import images
+    from tf1cnn.style_transfer import images, samples
 
-    for name in (cli.SAMPLE_CONTENT, cli.SAMPLE_STYLE):
-        assert images.read_rgb(cli.sample(name)).shape[2] == 3
+    for name in (samples.SAMPLE_CONTENT, samples.SAMPLE_STYLE, samples.SAMPLE_PHOTO):
+        assert images.read_rgb(samples.sample(name)).shape[2] == 3
 
 
 def step_lines(stdout: str) -> list[str]:

@@ -1,0 +1,62 @@
+"""Options from field metadata, the guarded command body and the settings diff."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import pytest
+
+from tf1cnn.style_transfer import exits, options
+from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.style_transfer.options import option
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    name: Optional[str] = option(None, "a name", metavar="PATH")
+    size: int = option(3, "a size", type=lambda text: int(text) * 2)
+    mode: str = option("a", "a mode", choices=("a", "b"), type=str.lower)
+    sizes: tuple[float, ...] = option((1.0,), "some sizes")
+    loud: bool = option(False, "a flag")
+
+
+def parse(argv):
+    parser = options.ConfigParser(Example)
+    return parser.parse_config(argv), parser
+
+
+def test_every_kind_of_field_becomes_its_option():
+    assert parse([])[0] == Example()
+    config, parser = parse(["--name", "x", "--size", "4", "--mode", "B", "--sizes", "2", "3",
+                            "--loud"])
+    assert config == Example(name="x", size=8, mode="b", sizes=(2.0, 3.0), loud=True)
+    text = " ".join(parser.format_help().split())
+    assert "--name PATH a name --size SIZE a size (default: 3)" in text
+    assert "--mode {a,b}" in text and "--loud a flag --" not in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--mode", "c"], "argument --mode: invalid choice: 'c'"),
+    (["--sizes"], "argument --sizes: expected at least one argument"),
+])
+def test_bad_options_raise_usage_error(argv, message):
+    with pytest.raises(UsageError, match=message):
+        parse(argv)
+
+
+def test_guarded_turns_usage_error_into_one_line_and_exit_2(capsys):
+    def fails():
+        raise UsageError("no such image")
+
+    assert options.guarded(fails) == exits.USAGE
+    assert capsys.readouterr().err == "error: no such image\n"
+    assert options.guarded(lambda: 0) == 0
+    with pytest.raises(ValueError):
+        options.guarded(lambda: int("bug"))
+
+
+def test_changes_names_each_differing_key_in_order():
+    assert options.changes({"b": 1, "a": "x", "same": 0}, {"a": "y", "b": 1, "c": [1], "same": 0}) \
+        == "a 'x' -> 'y', c None -> [1]"
+    assert options.changes({"a": 1}, {"a": 1}) == ""

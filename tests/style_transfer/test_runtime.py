@@ -1,0 +1,44 @@
+"""The quiet start: TensorFlow's known notices are held back, every other line on fd 2 is kept."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tf1cnn.style_transfer import runtime
+
+NOTICES = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1795696211.941502    5061 port.cc:153] oneDNN custom operations are on. You "
+    "may see slightly different numerical results.\n"
+    "I0000 00:00:1795696211.941837    5061 cudart_stub.cc:31] Could not find cuda drivers on "
+    "your machine, GPU will not be used.\n"
+    "E0000 00:00:1795696214.789723    5061 cuda_platform.cc:52] failed call to cuInit: "
+    "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n")
+REAL = "E0000 00:00:1795696214.8 5061 op_kernel.cc:1] something the user must see\n"
+
+
+@pytest.fixture
+def notices_hidden(monkeypatch):
+    monkeypatch.delenv(runtime.SHOW_NOTICES, raising=False)
+
+
+def test_quiet_drops_the_notices_and_keeps_the_rest(capfd, notices_hidden):
+    with runtime.quiet():
+        os.write(2, (NOTICES + REAL).encode())
+    assert capfd.readouterr().err == REAL
+
+
+def test_quiet_keeps_what_is_written_when_the_block_fails(capfd, notices_hidden):
+    with pytest.raises(RuntimeError):
+        with runtime.quiet():
+            os.write(2, b"Traceback-worthy line\n")
+            raise RuntimeError
+    assert capfd.readouterr().err == "Traceback-worthy line\n"
+
+
+def test_the_opt_out_shows_everything(capfd, monkeypatch):
+    monkeypatch.setenv(runtime.SHOW_NOTICES, "1")
+    with runtime.quiet():
+        os.write(2, NOTICES.encode())
+    assert capfd.readouterr().err == NOTICES
