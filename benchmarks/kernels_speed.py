@@ -23,8 +23,8 @@ run, each as the median of ``--repeats`` calls after one warm-up call:
 TensorFlow runs with TF_ENABLE_ONEDNN_OPTS=1 (set here before the import, as the CLI does) and
 the demo's Session settings (``runtime.session_config``). Prints the load average before and
 after, and per stride "others": the cores that other processes kept busy meanwhile (machine
-busy time from /proc/stat minus this process's CPU time, over the wall time; above ~0.1 the
-figures are disturbed). Then a table, and one JSON line of all figures.
+busy time from /proc/stat minus this process's CPU time, over the wall time: ``machine.Meter``;
+above ~0.1 the figures are disturbed). Then a table, and one JSON line of all figures.
 """
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ import os
 import statistics
 import time
 from typing import Callable, Sequence
+
+import machine
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
@@ -61,16 +63,6 @@ def median_ms(call: Callable[[], object], repeats: int, warmup: int = 1) -> floa
         call()
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
-
-
-def busy_seconds() -> float:
-    """CPU seconds the whole machine has spent busy (not idle or iowait), from /proc/stat."""
-    try:
-        with open("/proc/stat") as stat:
-            ticks = [int(v) for v in stat.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return float("nan")
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(size: int, stride: int, repeats: int, scipy_repeats: int) -> dict[str, float]:
@@ -136,10 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"load average before: {' '.join(f'{v:.2f}' for v in load_before)}", flush=True)
     results = {}
     for stride in args.strides:
-        wall, busy, own = time.perf_counter(), busy_seconds(), time.process_time()
+        meter = machine.Meter()
         ms = measure(args.size, stride, args.repeats, args.scipy_repeats)
-        wall = time.perf_counter() - wall
-        ms["others"] = (busy_seconds() - busy - (time.process_time() - own)) / wall
+        ms["others"] = meter.other_cores()
         results[stride] = ms
         print(f"\nstride {stride}: copy floor moves {ms['copy_bytes'] / 2**20:.0f} MiB "
               f"(input + output of the stacked call); others {ms['others']:.2f} cores")

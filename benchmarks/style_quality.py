@@ -7,8 +7,8 @@
 
 Networks: ``vgg16-hed`` is real pretrained VGG16 features (the HED edge detector's backbone,
 made by ``hed_to_matconvnet.py``: a real loss landscape, so optimiser choices are judged on
-it); ``vgg19`` is the full-size random-weight VGG19 file of ``style_speed.py`` (the right
-FLOPs; built and cached by it when missing). Content and style are the bundled samples.
+it); ``vgg19`` is the full-size random-weight VGG19 file of ``machine.random_vgg19`` (the
+right FLOPs; built and cached when missing). Content and style are the bundled samples.
 
 For each network and size, in this order and each in its own subprocess (so that the peak
 memory, VmHWM, is that run's own; it includes reading the .mat file):
@@ -19,12 +19,14 @@ memory, VmHWM, is that run's own; it includes reading the .mat file):
 * **coarse**: ``--scales 2 --coarse-iterations 100`` with Adam;
 * **both**: ``--optimizer lbfgs --scales 2 --coarse-iterations 100``.
 
-Each run is the library's own ``job.stylise`` in a temporary folder, with a progress line at
-every step; the wall time is counted from before the graph is built (after the .mat file is
-read) to the first full-size step whose loss is at or below the target, and a run gives up
-at the reference's wall time. Times include the image files written at each step, in every
-variant alike. "others" is the number of cores other processes kept busy meanwhile (as in
-``style_speed.py``): above ~0.1 the machine was contended and the times are disturbed. The
+Each run is the library's ``Engine`` in a temporary folder, its records consumed with a
+``Progress`` at every step; the wall time is counted from before the graph is built (after the
+.mat file is read) to the first full-size step whose loss is at or below the target, and a run
+gives up at the reference's wall time: the worker then leaves the loop, which closes the
+records' generator and so stops the optimisation. Times include the step image written at
+each step, in every variant alike. "others" is the number of cores other processes kept busy
+meanwhile (``machine.Meter``): above ~0.1 the machine was contended and the times are
+disturbed. The
 "full-size evals" column counts the work instead, whatever the load: each level's
 loss-and-gradient evaluations (an Adam step is one) weighted by its share of the full size's
 pixels.
@@ -38,31 +40,28 @@ table and plot again from the JSON files of earlier (or interrupted) runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import style_speed  # after the path: vm_hwm, cpu_seconds, the cached random VGG19
+import machine
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-VARIANTS = {
-    "reference": [],
-    "lbfgs": ["--optimizer", "lbfgs"],
-    "coarse": ["--scales", "2", "--coarse-iterations", "100"],
-    "both": ["--optimizer", "lbfgs", "--scales", "2", "--coarse-iterations", "100"],
+VARIANTS = {  # StyleConfig fields over the seed configuration
+    "reference": {},
+    "lbfgs": {"optimizer": "lbfgs"},
+    "coarse": {"scales": 2, "coarse_iterations": 100},
+    "both": {"optimizer": "lbfgs", "scales": 2, "coarse_iterations": 100},
 }
 NETWORK_NAMES = {"vgg16-hed": "VGG16/HED (pretrained)", "vgg19": "VGG19 (random weights)"}
-
-
-class Reached(Exception):
-    """Raised from the progress callback to end a run once the target is met."""
+NAN = float("nan")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -72,9 +71,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", nargs="+", default=["512x512", "250x333"], help="HxW")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--vgg16-hed", default="/tmp/vgg16_hed.mat")
-    parser.add_argument("--vgg19", help="full-size VGG19 .mat; default: style_speed's cached "
-                                        "random one")
-    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "tf1cnn_bench"))
+    parser.add_argument("--vgg19", help="full-size VGG19 .mat; default: the cached random one")
+    parser.add_argument("--cache", default=machine.CACHE)
+    parser.add_argument("--width-divisor", type=int, default=1,
+                        help="divide the random VGG19's channel counts (smoke tests)")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "style_quality.json"))
     parser.add_argument("--plot", default=str(ROOT / "docs" / "images" / "style_quality.png"))
     parser.add_argument("--largest", nargs="+", help="HxW sizes for the largest-size check")
@@ -89,88 +89,64 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def tokens(line: str) -> dict[str, str]:
-    return dict(t.split("=", 1) for t in line.split() if "=" in t)
-
-
 def worker(args: argparse.Namespace) -> dict[str, Any]:
-    """One run of ``job.stylise``: a time line of (seconds, size, step, loss)."""
-    from tf1cnn.style_transfer import cli, images, job, matconvnet, vgg
+    """One run of the engine: a time line of (seconds, size, step, loss, evaluations)."""
+    from tf1cnn.style_transfer import cli, engine, images, matconvnet, memory, vgg
     from tf1cnn.style_transfer.config import StyleConfig
     from tf1cnn.style_transfer.rundir import RunDir
 
     height, width = (int(v) for v in args.size.split("x"))
     if args.worker == "largest":
-        extra = ["--optimizer", "lbfgs", "--scales", "3", "--iterations",
-                 str(args.largest_steps), "--coarse-iterations", str(args.largest_steps)]
+        fields = {"optimizer": "lbfgs", "scales": 3, "iterations": args.largest_steps,
+                  "coarse_iterations": args.largest_steps}
     else:
-        extra = VARIANTS[args.worker]
-    parsed = cli.build_parser().parse_args(
-        ["--height", str(height), "--width", str(width), "--seed", "0", "--checkpoint-every",
-         "100000", *extra])
-    config = StyleConfig(**{k: tuple(v) if isinstance(v, list) else v
-                            for k, v in vars(parsed).items()})
+        fields = VARIANTS[args.worker]
+    config = dataclasses.replace(StyleConfig(), height=height, width=width, seed=0,
+                                 checkpoint_every=100000, **fields)
     config.check()
     layers = vgg.trunk(matconvnet.read_layers(args.vgg),
                        (config.content_layer, *config.style_layers))
-    load_peak = style_speed.vm_hwm()
+    load_peak = memory.peak_resident()
     content = images.read_rgb(cli.sample(cli.SAMPLE_CONTENT))
     style = images.read_rgb(cli.sample(cli.SAMPLE_STYLE))
     full = f"{height}x{width}"
     timeline: list[list] = []
-    started = time.perf_counter()
-
-    def say(line: str) -> None:
-        if not line.startswith("step="):
-            return
-        found = tokens(line)
-        now = time.perf_counter() - started
-        step, loss = int(found["step"].split("/")[0]), float(found["loss"])
-        size = found.get("size", full)
-        timeline.append([round(now, 3), size, step, loss, int(found.get("evals", step))])
-        if size == full and args.target is not None and loss <= args.target:
-            raise Reached
-        if args.budget is not None and now > args.budget:
-            raise TimeoutError
-
     outcome = "finished"
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            job.stylise(layers, content, [style], config, RunDir(tmp), {}, {}, say=say,
-                        schedule=lambda step, iterations: True)
-        except Reached:
-            outcome = "reached"
-        except TimeoutError:
-            outcome = "gave up"
-    full_rows = [row for row in timeline if row[1] == full]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, engine.Engine(layers, config) as style_engine:
+        out = RunDir(tmp)
+        folders = [out.level(c.height, c.width) for c in config.levels()[:-1]] + [out]
+        run = style_engine.run(content, [style], folders)
+        with contextlib.closing(run.records(schedule=lambda step, iterations: True)) as records:
+            for record in records:
+                if not isinstance(record, engine.Progress):
+                    continue
+                images.write_png(folders[record.level].step_image(record.step), record.image)
+                now = time.perf_counter() - started
+                size, loss = f"{record.height}x{record.width}", record.losses["total"]
+                timeline.append([round(now, 3), size, record.step, loss, record.evaluations])
+                if size == full and args.target is not None and loss <= args.target:
+                    outcome = "reached"
+                    break
+                if args.budget is not None and now > args.budget:
+                    outcome = "gave up"
+                    break
+    # A run that gives up on a coarse level has no full-size row: no loss, steps or speed.
+    full_rows = [row for row in timeline if row[1] == full] or [[NAN, full, 0, NAN, 0]]
     return {"variant": args.worker, "size": full, "outcome": outcome,
             "seconds": timeline[-1][0], "final_loss": full_rows[-1][3],
             "steps": full_rows[-1][2], "evaluations": full_rows[-1][4],
             "ms_per_full_step": 1000 * (full_rows[-1][0] - full_rows[0][0])
             / max(1, full_rows[-1][2] - full_rows[0][2]),
-            "peak_mb": style_speed.vm_hwm() / 2**20, "load_peak_mb": load_peak / 2**20,
-            "estimate_mb": stylize_estimate(layers, config) / 2**20, "timeline": timeline}
-
-
-def stylize_estimate(layers, config) -> int:
-    from tf1cnn.style_transfer import stylize
-    return stylize.memory_estimate(layers, config.height, config.width, config.optimizer,
-                                   config.style_scale)
+            "peak_mb": memory.peak_resident() / 2**20, "load_peak_mb": load_peak / 2**20,
+            "estimate_mb": memory.memory_estimate(
+                layers, height, width, config.optimizer, config.style_scale,
+                config.lbfgs_corrections) / 2**20,
+            "timeline": timeline}
 
 
 def spawn(*extra: str) -> dict[str, Any]:
-    command = [sys.executable, os.path.abspath(__file__), *extra]
-    (machine, ours), start = style_speed.cpu_seconds(), time.perf_counter()
-    load = os.getloadavg()[0]
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
-    if done.returncode:
-        return {"failed": done.returncode, "command": command}
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    machine_end, ours_end = style_speed.cpu_seconds()
-    result["other_cores"] = max(0.0, (machine_end - machine) - (ours_end - ours)) / (
-        time.perf_counter() - start)
-    result["load_before"], result["load_after"] = load, os.getloadavg()[0]
-    return result
+    return machine.spawn([sys.executable, os.path.abspath(__file__), *extra])
 
 
 def plot(results: list[dict], size: str, path: str) -> None:
@@ -231,8 +207,8 @@ def table(results: list[dict]) -> str:
         work_ratio = work / full_size_evaluations(reference) if reached else float("nan")
         row = (r["network"], r["size"], r["variant"], r["outcome"], f"{r['seconds']:.0f}",
                f"{ratio:.2f}", f"{r['final_loss']:.4g}", r["steps"], r["evaluations"],
-               f"{work:.0f}", f"{work_ratio:.2f}", f"{r['ms_per_full_step']:.0f}", f"{r['peak_mb']:.0f}", f"{r['estimate_mb']:.0f}",
-               f"{r['other_cores']:.2f}")
+               f"{work:.0f}", f"{work_ratio:.2f}", f"{r['ms_per_full_step']:.0f}",
+               f"{r['peak_mb']:.0f}", f"{r['estimate_mb']:.0f}", f"{r['other_cores']:.2f}")
         lines.append("| " + " | ".join(map(str, row)) + " |")
     return "\n".join(lines)
 
@@ -252,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the CLI does; the workers inherit
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    vgg19 = args.vgg19 or style_speed.build_vgg(argparse.Namespace(cache=args.cache, head=True))
+    vgg19 = args.vgg19 or machine.random_vgg19(args.cache, width_divisor=args.width_divisor)
     paths = {"vgg16-hed": args.vgg16_hed, "vgg19": vgg19}
     results: list[dict] = []
 
@@ -264,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for size in args.largest:
             result = dict(spawn("--worker", "largest", "--size", size, "--vgg", vgg19,
                                 "--largest-steps", str(args.largest_steps)),
-                          network="vgg19", variant="largest")
+                          network="vgg19", variant="largest", size=size)
             results.append(result)
             save()
             print(json.dumps({k: v for k, v in result.items() if k != "timeline"}), flush=True)
@@ -277,7 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "--target", str(reference["final_loss"]),
                     "--budget", str(reference["seconds"])]
                 result = dict(spawn("--worker", variant, "--size", size, "--vgg",
-                                    paths[network], *extra), network=network)
+                                    paths[network], *extra),
+                              network=network, variant=variant, size=size)
                 if variant == "reference":
                     reference = result
                 results.append(result)

@@ -1,21 +1,24 @@
 """Speed and peak memory of the Gatys optimisation step, against a large matmul on the same CPU.
 
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/style_speed.py [--vgg PATH] [--sizes 250x333 512x512]
-        [--steps 20] [--repeats 3] [--warmup 5] [--no-head]
+        [--steps 20] [--repeats 3] [--warmup 5] [--no-head] [--width-divisor 1]
 
 Without ``--vgg`` it builds once, cached under ``--cache``, a VGG19 MatConvNet file of the real
-shapes with random weights (same FLOPs; ~575 MB with the fc6-fc8 head, unless ``--no-head``).
-Each size runs in its own worker subprocess, so that the peak memory (VmHWM; "load MB" is the
-peak while reading the .mat) is that of one size: it builds a ``Stylizer`` with the default
-``StyleConfig`` on uniform-noise images, runs ``--warmup`` steps, then times ``--repeats``
-blocks of ``--steps`` plain ``stylizer.session.run(stylizer.train_op)`` calls (no log-step
-fetches, summaries or checkpoints) and reports the median ms/iteration. GFLOP/s = ``vgg.flops``
+shapes with random weights (``machine.random_vgg19``: same FLOPs; ~575 MB with the fc6-fc8
+head, unless ``--no-head``; ``--width-divisor 8`` makes a thin one for a smoke test).
+Each size runs in its own worker subprocess, so that the peak memory (VmHWM,
+``memory.peak_resident``; "load MB" is the peak while reading the .mat) is that of one size: it
+builds an ``Engine`` with the default ``StyleConfig`` on uniform-noise images, starts the run's
+``records()`` up to its ``LevelStart`` (targets and start image loaded), runs ``--warmup``
+steps, then times ``--repeats`` blocks of ``--steps`` bare ``session.run(run.adam_step)``
+calls (no loss fetches, images, summaries or checkpoints) and reports the median ms/iteration.
+"est. MB" is ``memory.memory_estimate``. GFLOP/s = ``vgg.flops``
 of the trunk to relu5_1 (convolutions, forward + backward to the image; Gram matmuls not
 counted) / time. A 4096^3 fp32 matmul in a TF1 Session (median of several runs) runs in its own
 subprocess before and after each size; the ratio uses the mean of the two. "others" = cores
-other processes kept busy meanwhile: above ~0.1 the figures are disturbed.
+other processes kept busy meanwhile (``machine.Meter``): above ~0.1 the figures are disturbed.
 
-Both workers use the Stylizer's own ``runtime.session_config()``. Like the CLI it sets
+Both workers use the engine's own ``runtime.session_config()``. Like the CLI it sets
 ``TF_ENABLE_ONEDNN_OPTS=1`` unless the environment has it; ``=0`` gives TensorFlow's default
 on CPUs without AVX-512 (Eigen kernels, whose 4096^3 matmul reaches about half of oneDNN's
 there). Prints a table, then one JSON line.
@@ -23,15 +26,16 @@ there). Prints a table, then one JSON line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from typing import Any, Sequence
+
+import machine
 
 OUTPUTS = ("relu4_2", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -39,9 +43,11 @@ OUTPUTS = ("relu4_2", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vgg", help="MatConvNet VGG19 .mat; default: a cached random one")
-    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "tf1cnn_bench"))
+    parser.add_argument("--cache", default=machine.CACHE)
     parser.add_argument("--no-head", dest="head", action="store_false",
                         help="leave the fc6-fc8 head out of the random file")
+    parser.add_argument("--width-divisor", type=int, default=1,
+                        help="divide the random file's channel counts (smoke tests)")
     parser.add_argument("--sizes", nargs="+", default=["250x333", "512x512"], help="HxW")
     parser.add_argument("--steps", type=int, default=20, help="steps per timed block")
     parser.add_argument("--repeats", type=int, default=3, help="timed blocks")
@@ -53,29 +59,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def vm_hwm() -> int:
-    """Peak resident bytes of this process so far."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def cpu_seconds() -> tuple[float, float]:
-    """CPU seconds used so far by the whole machine (/proc/stat) and by our waited-for children."""
-    try:
-        with open("/proc/stat") as stat:
-            ticks = [int(v) for v in stat.readline().split()[1:9]]
-        machine = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle, iowait
-    except (OSError, ValueError):
-        machine = float("nan")
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return machine, usage.ru_utime + usage.ru_stime
-
-
 def setup_tf() -> tuple[Any, dict[str, Any]]:
-    """In a worker: the Stylizer's session ConfigProto and a description of the settings."""
+    """In a worker: the engine's session ConfigProto and a description of the settings."""
     import tensorflow as tf
     from tf1cnn.style_transfer import runtime
     config = runtime.session_config()
@@ -93,33 +78,36 @@ def setup_tf() -> tuple[Any, dict[str, Any]]:
 def style_worker(args: argparse.Namespace) -> dict[str, Any]:
     _, info = setup_tf()
     import numpy as np
-    from tf1cnn.style_transfer import matconvnet, stylize, vgg
+
+    from tf1cnn.style_transfer import engine, matconvnet, memory, vgg
     from tf1cnn.style_transfer.config import StyleConfig
+    from tf1cnn.style_transfer.rundir import RunDir
 
     height, width = (int(v) for v in args.size.split("x"))
     config = StyleConfig(height=height, width=width, seed=0)
     layers = vgg.trunk(matconvnet.read_layers(args.vgg), OUTPUTS)
-    load_peak = vm_hwm()
+    load_peak = memory.peak_resident()
     rng = np.random.default_rng(0)
     content, style = (rng.uniform(0, 255, (height, width, 3)).astype(np.float32) for _ in "cs")
     blocks = []
-    with tempfile.TemporaryDirectory() as tmp, stylize.Stylizer(
-            layers, content, [style], config, os.path.join(tmp, "ckpt"),
-            os.path.join(tmp, "summaries")) as run:
-        run.start(stylize.initial_image(content, config))
-        for _ in range(args.warmup):
-            run.session.run(run.train_op)
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                run.session.run(run.train_op)
-            blocks.append((time.perf_counter() - start) / args.steps)
+    with tempfile.TemporaryDirectory() as tmp, engine.Engine(layers, config) as style_engine:
+        run = style_engine.run(content, [style], [RunDir(tmp)])
+        with contextlib.closing(run.records()) as records:
+            next(records)  # the LevelStart: the targets and the start image are loaded
+            step = run.adam_step  # raises if that was not an Adam level starting
+            for _ in range(args.warmup):
+                run.session.run(step)
+            for _ in range(args.repeats):
+                began = time.perf_counter()
+                for _ in range(args.steps):
+                    run.session.run(step)
+                blocks.append((time.perf_counter() - began) / args.steps)
     seconds = statistics.median(blocks)
     flops = vgg.flops(layers, height, width)
     return dict(info, size=args.size, ms=1000 * seconds, ms_blocks=[1000 * b for b in blocks],
                 gflop=flops / 1e9, gflops=flops / seconds / 1e9, load_peak_mb=load_peak / 2**20,
-                peak_mb=vm_hwm() / 2**20,
-                estimate_mb=stylize.memory_estimate(layers, height, width) / 2**20)
+                peak_mb=memory.peak_resident() / 2**20,
+                estimate_mb=memory.memory_estimate(layers, height, width) / 2**20)
 
 
 def matmul_worker(args: argparse.Namespace) -> dict[str, Any]:
@@ -144,35 +132,12 @@ def matmul_worker(args: argparse.Namespace) -> dict[str, Any]:
                 gflops=2.0 * n**3 / statistics.median(times) / 1e9)
 
 
-def build_vgg(args: argparse.Namespace) -> str:
-    """Path of a full-size random-weight VGG19 .mat, built once into the cache folder."""
-    path = os.path.join(args.cache, f"vgg19-random{'-head' if args.head else ''}.mat")
-    if os.path.exists(path):
-        return path
-    import numpy as np
-    from tf1cnn.style_transfer import matconvnet, vgg
-    os.makedirs(args.cache, exist_ok=True)
-    rng = np.random.default_rng(1)
-    head = [(name, rng.standard_normal(shape, dtype=np.float32) * 0.01,
-             np.zeros(shape[3], np.float32))
-            for name, shape in (("fc6", (7, 7, 512, 4096)), ("fc7", (1, 1, 4096, 4096)),
-                                ("fc8", (1, 1, 4096, 1000)))] if args.head else []
-    print(f"building {path} (once)", flush=True)
-    matconvnet.write_layers(path + ".part", vgg.random_layers(19), layout="new", head=head)
-    os.replace(path + ".part", path)
-    return path
-
-
 def spawn(args: argparse.Namespace, *extra: str) -> dict[str, Any]:
-    command = [sys.executable, os.path.abspath(__file__), "--matmul-n", str(args.matmul_n),
-               "--matmul-runs", str(args.matmul_runs), *extra]
-    (machine, ours), start = cpu_seconds(), time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.PIPE, check=True, text=True)
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    machine_end, ours_end = cpu_seconds()
-    # Cores kept busy by other processes meanwhile: > ~0.1 means the figures are disturbed.
-    result["other_cores"] = max(0.0, (machine_end - machine) - (ours_end - ours)) / (
-        time.perf_counter() - start)
+    result = machine.spawn([sys.executable, os.path.abspath(__file__), "--matmul-n",
+                            str(args.matmul_n), "--matmul-runs", str(args.matmul_runs), *extra])
+    if "failed" in result:
+        raise SystemExit(f"worker failed with status {result['failed']}: "
+                         + " ".join(result["command"]))
     return result
 
 
@@ -183,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(worker(args)), flush=True)
         return 0
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the CLI does; the workers inherit
-    vgg_path = args.vgg or build_vgg(args)
+    vgg_path = args.vgg or machine.random_vgg19(args.cache, args.head, args.width_divisor)
     matmuls = [spawn(args, "--worker", "matmul")]
     results = []
     for size in args.sizes:

@@ -305,6 +305,17 @@ class StyleRun:
         """The index of the level being optimised; None before the first one starts."""
         return None if self._level is None else self._level.index
 
+    @property
+    def adam_step(self) -> tf.Operation:
+        """One bare Adam step of the level being optimised, as a Session target, for
+        benchmarks (``benchmarks/style_speed.py``): ``session.run(run.adam_step)`` is the
+        optimisation step alone, without the loss fetches, images, summaries and checkpoints
+        that :meth:`records` adds at logged steps. Use it while :meth:`records` waits at the
+        level's :class:`LevelStart` (the targets and the start image are loaded by then)."""
+        if self._level is None or self._level.config.optimizer != "adam":
+            raise ValueError("adam_step needs an Adam level that records() has started")
+        return self._level.train
+
     def save(self) -> tuple[int, np.ndarray] | None:
         """Checkpoint the level being optimised where it stands and return (step, image);
         None when no level has started yet."""

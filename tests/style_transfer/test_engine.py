@@ -241,3 +241,21 @@ def test_levels_share_one_graph_and_checkpoints_name_variables_as_if_alone(tiny_
         names = [sorted(level.saver._var_list) for level in style_engine._levels]
     assert names[0] == names[1]
     assert "input_image" in names[0] and "input_image/Adam" in names[0]
+
+
+def test_adam_step_is_one_bare_step_of_the_started_level(tiny_layers, pictures, tiny_config,
+                                                         tmp_path):
+    content, style = pictures
+    with engine.Engine(tiny_layers, tiny_config) as style_engine:
+        run = style_engine.run(content, [style], [RunDir(str(tmp_path))])
+        records = run.records()
+        with pytest.raises(ValueError, match="adam_step"):
+            run.adam_step  # no level has started yet
+        next(records)  # LevelStart
+        before = run.current_image()
+        for _ in range(3):
+            run.session.run(run.adam_step)
+        assert run.step == 3
+        assert not np.array_equal(run.current_image(), before)
+        records.close()
+    assert not list(tmp_path.iterdir())  # no checkpoint, summary or image of its own
