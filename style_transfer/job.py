@@ -73,7 +73,6 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
     try:
         for record in run.records(schedule):
             if isinstance(record, engine.LevelStart):
-                level = levels[record.level]
                 folders[record.level].check_writable()
                 say(start_line(record, reason, first=not started))
                 if not started:  # only now: a failed resume must leave the folder as it was

@@ -29,7 +29,7 @@ import re
 import numpy as np
 
 from .errors import ModelFileError
-from .matconvnet import Layer
+from .matconvnet import Layer, convolution
 
 _CONV = re.compile(r"block(\d+)_conv(\d+)$")
 _POOL = re.compile(r"block(\d+)_pool$")
@@ -43,7 +43,7 @@ def _names(attrs, key: str, where: str) -> list[str]:
     return [n.decode() if isinstance(n, bytes) else str(n) for n in np.asarray(attrs[key]).flat]
 
 
-def _conv(group, name: str, weight_names: list[str], channels: int) -> tuple[np.ndarray, ...]:
+def _conv(group, name: str, weight_names: list[str], channels: int) -> Layer:
     if len(weight_names) != 2:
         raise ModelFileError(f"layer {name}: expected 2 weights (kernel, bias), found "
                              f"{len(weight_names)}: {', '.join(weight_names) or 'none'}")
@@ -60,15 +60,7 @@ def _conv(group, name: str, weight_names: list[str], channels: int) -> tuple[np.
     if kernel.ndim != 4 or bias.ndim != 1:
         raise ModelFileError(f"layer {name}: expected a 4-D kernel and a 1-D bias, found "
                              f"shapes {kernel.shape} and {bias.shape}")
-    if kernel.shape[2] != channels:
-        raise ModelFileError(f"layer {name}: expected {channels} input channels, found "
-                             f"{kernel.shape[2]} (kernel shape {kernel.shape})")
-    if bias.size != kernel.shape[3]:
-        raise ModelFileError(f"layer {name}: expected {kernel.shape[3]} biases, found "
-                             f"{bias.size}")
-    if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
-        raise ModelFileError(f"layer {name}: expected finite weights, found NaN or inf")
-    return kernel.astype(np.float32), bias.astype(np.float32)
+    return convolution(name, kernel, bias, channels)
 
 
 def read_layers(path: str | os.PathLike) -> list[Layer]:
@@ -100,13 +92,12 @@ def read_layers(path: str | os.PathLike) -> list[Layer]:
                 if (int(conv[1]), int(conv[2])) != (block, index + 1):
                     raise ModelFileError(f"layer {name}: expected block{block}_conv{index + 1} "
                                          f"next, found {name}")
-                kernel, bias = _conv(group, name, weight_names, channels)
-                if not layers:  # Caffe's BGR input channels, flipped to RGB
-                    kernel = kernel[:, :, ::-1, :]
-                index += 1
+                found = _conv(group, name, weight_names, channels)
+                kernel = found.weights[:, :, ::-1, :] if not layers else found.weights
+                index += 1  # Caffe's BGR input channels, flipped to RGB in the first layer
                 channels = kernel.shape[3]
                 layers.append(Layer(f"conv{block}_{index}", "conv",
-                                    np.ascontiguousarray(kernel), bias))
+                                    np.ascontiguousarray(kernel), found.bias))
                 layers.append(Layer(f"relu{block}_{index}", "relu"))
             elif pool:
                 if int(pool[1]) != block or index == 0 or weight_names:

@@ -89,6 +89,21 @@ def _filters(struct, name: str) -> tuple[np.ndarray, np.ndarray]:
     return kernel, bias.reshape(-1)
 
 
+def convolution(name: str, kernel: np.ndarray, bias: np.ndarray, channels: int) -> Layer:
+    """A checked conv Layer from an HWIO ``kernel`` and its ``bias`` (shared with the Keras
+    reader): ``channels`` input channels, one bias per output, finite values, float32."""
+    if kernel.shape[2] != channels:
+        raise ModelFileError(f"layer {name}: expected {channels} input channels, "
+                             f"found {kernel.shape[2]} (filter shape {kernel.shape})")
+    if bias.size != kernel.shape[3]:
+        raise ModelFileError(f"layer {name}: expected {kernel.shape[3]} biases, "
+                             f"found {bias.size}")
+    if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
+        raise ModelFileError(f"layer {name}: expected finite weights, found NaN or inf")
+    return Layer(name, "conv", np.ascontiguousarray(kernel, dtype=np.float32),
+                 bias.astype(np.float32).reshape(-1))
+
+
 def read_layers(path: str | os.PathLike) -> list[Layer]:
     """Return the convolutional trunk of a MatConvNet simplenn file, checked and in HWIO order."""
     path = os.fspath(path)
@@ -115,17 +130,9 @@ def read_layers(path: str | os.PathLike) -> list[Layer]:
             break  # the classifier head starts here
         if kind == "conv":
             kernel, bias = _filters(struct, name)
-            kernel = np.ascontiguousarray(kernel.transpose(1, 0, 2, 3), dtype=np.float32)
-            if kernel.shape[2] != channels:
-                raise ModelFileError(f"layer {name}: expected {channels} input channels, "
-                                     f"found {kernel.shape[2]} (filter shape {kernel.shape})")
-            if bias.size != kernel.shape[3]:
-                raise ModelFileError(f"layer {name}: expected {kernel.shape[3]} biases, "
-                                     f"found {bias.size}")
-            if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
-                raise ModelFileError(f"layer {name}: expected finite weights, found NaN or inf")
-            channels = kernel.shape[3]
-            layers.append(Layer(name, kind, kernel, bias.astype(np.float32)))
+            layer = convolution(name, kernel.transpose(1, 0, 2, 3), bias, channels)
+            channels = layer.weights.shape[3]
+            layers.append(layer)
         elif kind == "pool":
             size = np.asarray(_unwrap(getattr(struct, "pool", np.array([2, 2])))).ravel()
             size = tuple(int(s) for s in (size if size.size == 2 else np.repeat(size, 2)))

@@ -13,7 +13,8 @@ tuple takes one or more values, ``X | None`` takes an X, and the metadata keys `
 ``metavar`` and ``type`` (the parser of one value) pass through to argparse. ``UsageParser``
 reports a bad option as a ``UsageError``; ``ConfigParser`` is one whose options are a config's
 fields. ``guarded`` runs a command so that any ``UsageError`` ends as one ``error:`` line on
-stderr and exit status ``exits.USAGE`` (an ``OutputError``: ``exits.WRITE_FAILED``). A whole ``main`` is then::
+stderr and exit status ``exits.USAGE`` (an ``OutputError``: ``exits.WRITE_FAILED``). A whole
+``main`` is then::
 
     parser = ConfigParser(Config, prog="tool", description="...")
     return guarded(lambda: run(parser.parse_config(argv)))

@@ -1,15 +1,13 @@
-"""The command line: a real run, resume, Ctrl-C, and one clear line with exit 2 for bad input."""
+"""The command line: a real run, resume, and one clear line with exit 2 for bad input (Ctrl-C
+and other stops: test_stops.py)."""
 from __future__ import annotations
 
 import json
 import re
-import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -101,40 +99,6 @@ def test_changed_settings_start_fresh_and_keep_the_earlier_run(finished, capsys)
     assert "starting fresh (settings changed: style_weight 1.0 -> 2.0; earlier run moved" in stdout
     (archived,) = (out / "archive").iterdir()
     assert snapshot(archived) == before
-
-
-@pytest.mark.parametrize("optimizer, wait", [("adam", 40), ("lbfgs", 10)])
-def test_ctrl_c_saves_checkpoint_and_image_then_resumes(tmp_path, tiny_vgg, image_files,
-                                                        optimizer, wait):
-    content, style = image_files
-    out = tmp_path / "out"
-    args = [sys.executable, str(REPO / "scripts" / "style_transfer.py"), "--vgg", tiny_vgg,
-            "--content", content, "--style", style, "--output-dir", str(out),
-            "--optimizer", optimizer, "--iterations", "100000", "--checkpoint-every", "100000",
-            *TINY]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        line = ""
-        while not line.startswith(f"step={wait}/") and time.monotonic() < deadline:
-            ready, _, _ = select.select([process.stdout], [], [], 1.0)
-            if ready:
-                line = process.stdout.readline()
-        assert line.startswith(f"step={wait}/"), f"the run never reached step {wait}"
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 130, err
-    step = int(err.split("interrupted at step ")[1].split(":")[0])
-    assert step >= wait
-    assert (out / f"step_{step:04d}.png").exists()
-    assert (out / "checkpoints" / f"style-{step}.index").exists()
-    resumed = subprocess.run([*args[:-len(TINY) - 4], "--iterations", str(step + 1),
-                              "--checkpoint-every", "100000", *TINY],
-                             capture_output=True, text=True, timeout=120)
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"resuming at step {step}" in resumed.stdout
 
 
 def closed_port() -> int:

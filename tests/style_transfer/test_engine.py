@@ -32,13 +32,13 @@ def test_loss_falls_and_records_follow_the_schedule(tiny_layers, pictures, tiny_
                                                     tmp_path):
     records, final = optimise(tiny_layers, pictures, tiny_config, tmp_path)
     assert [r.step for r in records] == [1, 2, 3, 4, 5, 10, 20, 30]
-    losses = [r.losses['total'] for r in records]
+    losses = [r.losses["total"] for r in records]
     assert losses[-1] < 0.2 * losses[0]
     assert records[-1].pixel_sum == pytest.approx(final.sum(), rel=1e-6)
     np.testing.assert_allclose(
-        records[-1].losses['total'],
-        tiny_config.content_weight * records[-1].losses['content']
-        + tiny_config.style_weight * records[-1].losses['style'], rtol=1e-5)
+        records[-1].losses["total"],
+        tiny_config.content_weight * records[-1].losses["content"]
+        + tiny_config.style_weight * records[-1].losses["style"], rtol=1e-5)
     assert (tmp_path / "summaries").is_dir() and any((tmp_path / "summaries").iterdir())
 
 
@@ -88,8 +88,8 @@ def test_lbfgs_loss_falls_within_pixel_bounds_and_counts_evaluations(tiny_layers
     config = dataclasses.replace(tiny_config, optimizer="lbfgs", iterations=20)
     records, final = optimise(tiny_layers, pictures, config, tmp_path)
     assert [r.step for r in records] == [1, 2, 3, 4, 5, 10, 20]
-    assert records[-1].losses['total'] < 0.2 * records[0].losses['total']
-    assert all(b.losses['total'] <= a.losses['total'] for a, b in itertools.pairwise(records))
+    assert records[-1].losses["total"] < 0.2 * records[0].losses["total"]
+    assert all(b.losses["total"] <= a.losses["total"] for a, b in itertools.pairwise(records))
     assert records[-1].evaluations >= 20
     assert final.min() >= -1e-3 and final.max() <= 255 + 1e-3
     np.testing.assert_allclose(records[-1].image, final, atol=1e-3)
@@ -104,7 +104,7 @@ def test_lbfgs_resumes_at_its_step_and_the_loss_keeps_falling(tiny_layers, pictu
     second, _ = optimise(tiny_layers, pictures, long, tmp_path, resume=True)
     assert [r.step for r in second] == [10, 15]  # steps 6-15: history restarts, the image not
     assert second[0].evaluations > first[-1].evaluations
-    assert second[-1].losses['total'] < second[0].losses['total'] < first[-1].losses['total']
+    assert second[-1].losses["total"] < second[0].losses["total"] < first[-1].losses["total"]
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
@@ -139,11 +139,12 @@ def test_several_styles_all_count_with_equal_weights_by_default(tiny_layers, pic
     both = first_loss(tiny_layers, content, [style, other], config, tmp_path / "both")
     one, two = (first_loss(tiny_layers, content, [s], tiny_config, tmp_path / name)
                 for s, name in ((style, "one"), (other, "two")))
-    assert one.losses['style'] != pytest.approx(two.losses['style'], rel=1e-3)
-    assert both.losses['style'] == pytest.approx((one.losses['style'] + two.losses['style']) / 2, rel=1e-4)
+    first, second = one.losses["style"], two.losses["style"]
+    assert first != pytest.approx(second, rel=1e-3)
+    assert both.losses["style"] == pytest.approx((first + second) / 2, rel=1e-4)
     weighted = dataclasses.replace(config, style_blend_weights=(1.0, 3.0))
-    assert first_loss(tiny_layers, content, [style, other], weighted, tmp_path / "w").losses['style'] \
-        == pytest.approx(0.25 * one.losses['style'] + 0.75 * two.losses['style'], rel=1e-4)
+    blended = first_loss(tiny_layers, content, [style, other], weighted, tmp_path / "w")
+    assert blended.losses["style"] == pytest.approx(0.25 * first + 0.75 * second, rel=1e-4)
 
 
 def test_a_larger_style_image_is_compared_at_the_results_pixel_count(tiny_layers, pictures,
@@ -154,16 +155,17 @@ def test_a_larger_style_image_is_compared_at_the_results_pixel_count(tiny_layers
     larger = images.resize(style, 2 * style.shape[0], 2 * style.shape[1])
     same = first_loss(tiny_layers, content, [style], tiny_config, tmp_path / "a")
     scaled = first_loss(tiny_layers, content, [larger], tiny_config, tmp_path / "b")
-    assert scaled.losses['style'] == pytest.approx(same.losses['style'], rel=0.2)
+    assert scaled.losses["style"] == pytest.approx(same.losses["style"], rel=0.2)
 
 
 def test_tv_weight_adds_the_total_variation(tiny_layers, pictures, tiny_config, tmp_path):
     content, style = pictures
     config = dataclasses.replace(tiny_config, tv_weight=2.0)
     record = first_loss(tiny_layers, content, [style], config, tmp_path)
-    assert record.losses['tv'] > 0
-    assert record.losses['total'] == pytest.approx(
-        0.01 * record.losses['content'] + record.losses['style'] + 2.0 * record.losses['tv'], rel=1e-5)
+    assert record.losses["tv"] > 0
+    losses = record.losses
+    assert losses["total"] == pytest.approx(
+        0.01 * losses["content"] + losses["style"] + 2.0 * losses["tv"], rel=1e-5)
 
 
 def test_initial_image_from_a_picture_is_that_picture_less_the_mean(pictures, tiny_config):
@@ -259,3 +261,30 @@ def test_adam_step_is_one_bare_step_of_the_started_level(tiny_layers, pictures, 
         assert not np.array_equal(run.current_image(), before)
         records.close()
     assert not list(tmp_path.iterdir())  # no checkpoint, summary or image of its own
+
+
+def test_summaries_hold_the_losses_and_the_image_at_each_logged_step(tiny_layers, pictures,
+                                                                      tiny_config, tmp_path):
+    import tensorflow as tf
+
+    config = dataclasses.replace(tiny_config, iterations=3, optimizer="lbfgs")
+    optimise(tiny_layers, pictures, config, tmp_path)
+    tags = {}
+    for path in (tmp_path / "summaries").iterdir():
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append((event.step, value))
+    assert [step for step, _ in tags["image"]] == [1, 2, 3]
+    assert {"losses/total", "losses/content", "losses/style", "losses/tv"} <= set(tags)
+    _, picture = tags["image"][-1]
+    assert (picture.image.height, picture.image.width) == (tiny_config.height, tiny_config.width)
+
+
+def test_a_summary_picture_is_at_most_512_pixels_on_its_long_side():
+    from tf1cnn.style_transfer import summaries
+
+    wide = summaries.picture(np.zeros((768, 1024, 3), np.float32))
+    assert (wide.height, wide.width) == (384, 512)
+    assert wide.encoded_image_string.startswith(b"\x89PNG")
+    small = summaries.picture(np.zeros((30, 40, 3), np.float32))
+    assert (small.height, small.width) == (30, 40)

@@ -105,7 +105,7 @@ def test_wrong_channels_and_shapes(tmp_path, rgb_layers, write_h5):
 
     _rewrite(path, widen)
     with pytest.raises(ModelFileError, match=r"layer block1_conv2: expected 4 input channels, "
-                                             r"found 5 \(kernel shape \(3, 3, 5, 4\)\)"):
+                                             r"found 5 \(filter shape \(3, 3, 5, 4\)\)"):
         keras_h5.read_layers(path)
 
 

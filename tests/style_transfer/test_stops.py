@@ -24,12 +24,14 @@ def ignore_sigint() -> None:
 
 
 @pytest.mark.parametrize("signum, optimizer, inherited", [
-    (signal.SIGTERM, "adam", "default"),
+    (signal.SIGINT, "adam", "default"),
+    (signal.SIGINT, "lbfgs", "default"),
     (signal.SIGINT, "adam", "ignored"),
+    (signal.SIGTERM, "adam", "default"),
     (signal.SIGTERM, "lbfgs", "ignored"),
 ])
-def test_a_signal_saves_and_exits_128_plus_its_number(tmp_path, tiny_vgg, image_files, signum,
-                                                      optimizer, inherited):
+def test_a_signal_saves_and_exits_128_plus_its_number_then_a_rerun_resumes(
+        tmp_path, tiny_vgg, image_files, signum, optimizer, inherited):
     content, style = image_files
     out = tmp_path / "out"
     args = [sys.executable, str(REPO / "scripts" / "style_transfer.py"), "--vgg", tiny_vgg,
@@ -55,6 +57,10 @@ def test_a_signal_saves_and_exits_128_plus_its_number(tmp_path, tiny_vgg, image_
     assert step >= 5
     assert (out / f"step_{step:04d}.png").exists()
     assert runtime.latest_checkpoint(str(out / "checkpoints")).endswith(f"style-{step}")
+    resumed = subprocess.run([*args[:-len(TINY) - 4], "--iterations", str(step + 1), *TINY],
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming at step {step}" in resumed.stdout
 
 
 def test_a_second_signal_during_the_save_is_noted_and_ignored(capsys):
@@ -118,10 +124,11 @@ def test_a_full_disk_is_one_line_and_exit_74_and_keeps_the_finished_work(
     err = capsys.readouterr().err
     assert code == exits.WRITE_FAILED, err
     assert len(err.strip().splitlines()) == 1
-    assert err.startswith(f"error: cannot write") and str(out) in err
+    assert err.startswith("error: cannot write") and str(out) in err
     assert "No space left on device" in err
     assert (out / "result.png").read_bytes() == result
-    assert not [p for p in out.rglob("*") if p.name.startswith("tmp")]  # no half-written file
+    assert not [p for p in out.rglob("*")  # no half-written file is left
+                if p.name.startswith("tmp") or p.name.endswith(".tmp")]
     filler.unlink()
     assert cli.main([*args, "--iterations", "5"]) == 0
     stdout = capsys.readouterr().out
