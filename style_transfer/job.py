@@ -85,7 +85,9 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
                 history.append(row(levels, record, seconds))
                 say(progress_line(record, levels))
                 images.write_png(folders[record.level].step_image(record.step), record.image)
-                if record.checkpointed:
+                last = record.level == record.levels - 1 and (
+                    record.step >= record.iterations or record.stopped)
+                if record.checkpointed and not last:  # the end draws it anyway
                     out.save_history(history)
                     images.write_png(out.loss_curve, report.loss_curve(history))
                 if record.stopped:
