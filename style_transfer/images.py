@@ -124,3 +124,16 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def centre_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The central part of ``image`` with the aspect ratio height:width: the crop ``fit``
+    makes before it resizes (a view, not a copy)."""
+    rows, cols = image.shape[:2]
+    if rows * width > cols * height:  # too tall: crop rows
+        keep = max(1, round(cols * height / width))
+        top = (rows - keep) // 2
+        return image[top:top + keep]
+    keep = max(1, round(rows * width / height))
+    left = (cols - keep) // 2
+    return image[:, left:left + keep]
