@@ -115,6 +115,7 @@ if __name__ == "__main__":
     warm = rng.normal([200, 120, 60], [30, 20, 10], (64, 64, 3))
     cool = rng.normal([60, 110, 190], [10, 25, 40], (64, 64, 3))
     for name in METHODS:
-        moved = match_colours(warm, cool, name)
-        print(f"{name:8s} mean {np.round(moved.reshape(-1, 3).mean(0), 3)} "
-              f"target {np.round(cool.reshape(-1, 3).mean(0), 3)}")
+        (mean, cov), (target_mean, target_cov) = [
+            _statistics(image.reshape(-1, 3)) for image in (match_colours(warm, cool, name), cool)]
+        print(f"{name:8s}: mean {np.round(mean, 2)} (content {np.round(target_mean, 2)}), "
+              f"largest covariance error {np.abs(cov - target_cov).max():.1e}")

@@ -69,7 +69,8 @@ def regions(mask_rgb: np.ndarray, colours: Sequence[str], tolerance: float = TOL
     listed colour is a UsageError naming the commonest such colour and its pixel count."""
     listed = np.stack([parse_colour(colour) for colour in colours])
     pixels = np.asarray(mask_rgb, np.float32)
-    distance = np.linalg.norm(pixels[:, :, None, :] - listed.astype(np.float32), axis=3)
+    distance = np.stack([np.linalg.norm(pixels - colour.astype(np.float32), axis=2)
+                         for colour in listed], axis=2)  # [H, W, R], one colour at a time
     nearest = np.argmin(distance, axis=2)
     stray = np.take_along_axis(distance, nearest[:, :, None], axis=2)[:, :, 0] > tolerance
     window = 2 * EDGE + 1
