@@ -69,16 +69,7 @@ def to_rgb(pixels: np.ndarray, what: str = "image") -> np.ndarray:
 
 def fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Centre-crop ``image`` to the aspect ratio of height:width, then Lanczos-resize to it."""
-    rows, cols = image.shape[:2]
-    if rows * width > cols * height:  # too tall: crop rows
-        keep = max(1, round(cols * height / width))
-        top = (rows - keep) // 2
-        image = image[top:top + keep]
-    else:  # too wide: crop columns
-        keep = max(1, round(rows * width / height))
-        left = (cols - keep) // 2
-        image = image[:, left:left + keep]
-    return resize(image, height, width)
+    return resize(centre_crop(image, height, width), height, width)
 
 
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -115,3 +106,16 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
     """Write float or uint8 RGB pixels as a PNG, atomically."""
     pixels = image if image.dtype == np.uint8 else to_uint8(image)
     files.write_bytes(path, iio.imwrite("<bytes>", pixels, extension=".png"))
+
+
+def centre_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The central part of ``image`` with the aspect ratio height:width: the crop ``fit``
+    makes before it resizes (a view, not a copy)."""
+    rows, cols = image.shape[:2]
+    if rows * width > cols * height:  # too tall: crop rows
+        keep = max(1, round(cols * height / width))
+        top = (rows - keep) // 2
+        return image[top:top + keep]
+    keep = max(1, round(rows * width / height))
+    left = (cols - keep) // 2
+    return image[:, left:left + keep]

@@ -136,3 +136,28 @@ def random_layers(depth: int = 19, width_divisor: int = 1, seed: int = 0) -> lis
             channels = width
         layers.append(Layer(f"pool{block}", "pool"))
     return layers
+
+
+def receptive_radius(layers: Sequence[Layer], name: str | None = None) -> int:
+    """How far, in input pixels along a row or column, an input pixel can be from the pooling
+    footprint of a position of layer ``name`` (the last layer when None) and still affect it.
+
+    A position of a layer with total stride S averages (or maxes) an S x S footprint of the
+    input; each k x k convolution before it widens that by k // 2 positions of its own, that is
+    k // 2 * (its stride) input pixels, on every side. So from any one pixel of the footprint
+    the receptive field reaches C + S - 1, C the sum of those widenings: for VGG19's relu5_1,
+    C = 2*1 + 2*2 + 4*4 + 4*8 + 1*16 = 70 and S = 16, so 85 pixels.
+    """
+    stride, widening = 1, 0
+    for layer in layers:
+        if layer.kind == "conv":
+            widening += layer.weights.shape[0] // 2 * stride
+        elif layer.kind == "pool":
+            stride *= layer.pool_size[0]
+        if layer.name == name:
+            break
+    else:
+        if name is not None:
+            raise UsageError(f"unknown layer name {name}; this network has "
+                             f"{', '.join(layer.name for layer in layers)}")
+    return widening + stride - 1

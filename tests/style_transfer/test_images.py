@@ -134,3 +134,11 @@ def test_resize_keeps_a_flat_image_flat():
     resized = images.resize(flat, 21, 29)
     assert resized.shape == (21, 29, 3)
     np.testing.assert_allclose(resized, 77.0, atol=1e-3)
+
+
+def test_centre_crop_is_the_crop_fit_makes():
+    rng = np.random.default_rng(0)
+    for shape, size in [((40, 80, 3), (10, 10)), ((81, 40, 3), (20, 30)), ((7, 9, 3), (7, 9))]:
+        image = rng.uniform(0, 255, shape).astype(np.float32)
+        np.testing.assert_array_equal(images.fit(image, *size),
+                                      images.resize(images.centre_crop(image, *size), *size))

@@ -78,3 +78,13 @@ def test_random_layers_are_he_scaled():
     conv = [l for l in layers if l.kind == "conv"]  # conv[5] is conv3_2: 256 inputs
     assert [l.weights.shape[3] for l in conv] == [64] * 2 + [128] * 2 + [256] * 3 + [512] * 6
     assert conv[5].weights.std() == pytest.approx(np.sqrt(2 / (9 * 256)), rel=0.02)
+
+
+def test_receptive_radius_counts_convolutions_at_their_stride_and_the_footprint():
+    layers = vgg.random_layers(19, width_divisor=16)
+    assert vgg.receptive_radius(layers, "conv1_1") == 1
+    assert vgg.receptive_radius(layers, "pool1") == 2 + 1
+    assert vgg.receptive_radius(layers, "relu5_1") == 70 + 15
+    assert vgg.receptive_radius(vgg.random_layers(16, 16), "relu5_1") == 2 + 4 + 12 + 24 + 16 + 15
+    with pytest.raises(UsageError, match="unknown layer name conv9_9"):
+        vgg.receptive_radius(layers, "conv9_9")
