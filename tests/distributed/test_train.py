@@ -9,6 +9,8 @@ import re
 import signal
 import time
 
+import pytest
+
 SUMMARY = re.compile(r"summary: job=worker task=(\d+) local_steps=(\d+) "
                      r"global_steps=(-?\d+)\.\.(\d+)")
 
@@ -104,15 +106,24 @@ def test_synchronous_training_finishes_without_the_grace_period(cli, tmp_path):
     assert seconds < 120  # SyncReplicasOptimizer's default grace period alone is 120 s
 
 
-def test_ctrl_c_saves_a_checkpoint_and_exits_130(cli, tmp_path):
-    run = train(cli, tmp_path, "--last-step", "1000000", "--checkpoint-every", "100000")
+@pytest.mark.parametrize("signum, sigint_ignored", [
+    (signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["SIGINT", "SIGINT-when-started-ignoring-it", "SIGTERM"])
+def test_a_signal_saves_a_checkpoint_and_exits_128_plus_its_number(cli, tmp_path, signum,
+                                                                   sigint_ignored):
+    """SIGINT gives 130 and SIGTERM 143, also from a launcher that inherited SIGINT ignored,
+    as a script's background job does (then Python installs no KeyboardInterrupt)."""
+    run = cli("train", "--checkpoint-dir", str(tmp_path), "--log-every", "100",
+              "--last-step", "1000000", "--checkpoint-every", "100000",
+              sigint_ignored=sigint_ignored)
     run.wait_for(r"global_step=(3|4|5)00/")
-    os.kill(run.process.pid, signal.SIGINT)
-    assert run.finish(limit=60) == 130, run.output
-    assert "interrupted" in run.output
+    os.kill(run.process.pid, signum)
+    assert run.finish(limit=120) == 128 + signum, run.output
+    assert f"interrupted by {signum.name}" in run.output
     saved = int(re.search(r"model\.ckpt-(\d+)",
                           (tmp_path / "checkpoint").read_text()).group(1))
     assert saved >= 300  # the last checkpoint, not only the one at step 0
+    assert "every worker is done" in run.output and "stopped by the launcher" not in run.output
     assert run.leftovers() == []
 
 
