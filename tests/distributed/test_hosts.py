@@ -81,7 +81,7 @@ def test_each_task_on_its_own_host_trains_and_every_process_exits_0(hosts, tmp_p
 
 def test_a_partitioned_worker_exits_138_and_a_restarted_one_rejoins(hosts, tmp_path):
     timeout = 3
-    cluster = Cluster(hosts, tmp_path, "--last-step", "20000", "--log-every", "500",
+    cluster = Cluster(hosts, tmp_path, "--last-step", "15000", "--log-every", "500",
                       "--timeout", str(timeout))
     tasks = cluster.start_all()
     tasks["worker"].wait_for(r"job=worker task=1 pid=\d+ global_step=")
@@ -99,11 +99,11 @@ def test_a_partitioned_worker_exits_138_and_a_restarted_one_rejoins(hosts, tmp_p
     chief_at_rejoin = int(again.wait_for(r"job=worker task=1 .*global_step=(\d+)").group(1))
     assert tasks["chief"].finish() == 0, tasks["chief"].output
     assert tasks["ps"].finish(limit=60) == 0, tasks["ps"].output
-    assert steps(again)[0] > 0 and steps(tasks["chief"])[2] >= 20000
+    assert steps(again)[0] > 0 and max(steps(again)[2], steps(tasks["chief"])[2]) >= 15000
     assert "every worker is done" in tasks["ps"].output
     print(f"measured: worker partitioned, exit 138 after {lost_after:.1f} s "
           f"(--timeout {timeout}); link down {down:.1f} s; the restarted worker trained "
-          f"{steps(again)[0]} steps from global step {chief_at_rejoin} or before")
+          f"{steps(again)[0]} steps, its first progress line at global step {chief_at_rejoin}")
     for command in (*tasks.values(), again):
         assert command.leftovers() == []
 
