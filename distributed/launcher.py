@@ -10,10 +10,10 @@ the last checkpoint.
 SIGINT (Ctrl-C) and SIGTERM stop the run, whatever dispositions the launcher inherited (see
 ``signals``): it passes the signal on to every worker, the workers stop after their current
 step, the chief saves a checkpoint, and the ps follows them once every worker has said it is
-done. The ps ignores SIGINT and SIGTERM, since the chief's last checkpoint needs the variables
-it holds: a Ctrl-C at the terminal, or systemd's SIGTERM to the whole group, reaches it too. ``Summary.signal`` names the signal, and the command exits 130 or
-143. A Ctrl-C at a terminal reaches every task at once (they share its process group); the
-signal the launcher passes on then arrives twice, which changes nothing.
+done. ``Summary.signal`` names the signal, and the command exits 130 or 143. The ps ignores
+SIGINT and SIGTERM, since the chief's last checkpoint needs the variables it holds: a Ctrl-C at
+a terminal reaches every task at once (they share its process group), and systemd sends
+SIGTERM to the whole group. The workers then get the signal twice, which changes nothing.
 """
 from __future__ import annotations
 
