@@ -8,7 +8,9 @@ checkpoint. ``eval`` restores the latest checkpoint and plots the fit to a PNG (
 ``--show``). Bad input gets one ``error:`` line and exit status 2, before TensorFlow loads.
 
 Exit status of ``train``: 0 when every worker finished; 1 when one stopped early (the summary
-says which); 3 when a task lost the cluster; 130 after Ctrl-C, with a checkpoint saved.
+says which); 138 when a task lost the cluster (retry: Kubeflow's ExitCode policy does); 130
+after SIGINT (Ctrl-C) and 143 after SIGTERM, with a checkpoint saved. Both signals are handled
+whatever the process inherited, also when a script started it in the background.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from tf1cnn.style_transfer.errors import UsageError
 from tf1cnn.style_transfer.options import DefaultsFormatter, UsageParser
 
 from . import cluster as clusters
-from . import rundir
+from . import rundir, signals
 from .config import TrainConfig
 
 TASK_FLAGS = ("ps_hosts", "worker_hosts", "job_name", "task_index")
@@ -116,7 +118,11 @@ def run_train(config: TrainConfig, ports, flags: dict) -> int:
         clusters.check_port_free(cluster[task.job][task.index])
     if task is None or task.is_chief:
         rundir.prepare(config.checkpoint_dir, config.run_settings())
-    print("config: " + json.dumps(dataclasses.asdict(config)), flush=True)
+    shown = dataclasses.asdict(config)
+    if task is not None:  # the cluster's size comes from its addresses, not --workers/--ps
+        del shown["workers"], shown["ps"]
+        shown.update(cluster=cluster, job=task.job, task_index=task.index)
+    print("config: " + json.dumps(shown), flush=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if task is None:
         return _train_local(config, cluster)
@@ -130,32 +136,33 @@ def _train_local(config: TrainConfig, cluster: dict) -> int:
     summary = launcher.launch(config, cluster)
     report(summary)
     if summary.interrupted:
-        print("interrupted: rerun the same command to resume from the last checkpoint",
-              file=sys.stderr, flush=True)
-        return exits.INTERRUPTED
+        print(f"interrupted by {summary.signal}: rerun the same command to resume from the last "
+              f"checkpoint", file=sys.stderr, flush=True)
+        return signals.CODES[summary.signal]
     return exits.STOPPED if summary.stopped else 0
 
 
 def _run_task(cluster: dict, task: clusters.Task, config: TrainConfig) -> int:
+    stop = signals.StopSignals()  # SIGINT: 130, SIGTERM: 143, for the ps and the workers alike
     from . import task as tasks
 
+    def log(line: str) -> None:  # each line as it comes, also into a pipe
+        print(line, flush=True)
+
     if task.job == "ps":
-        try:
-            tasks.exit_when_lost(task, lambda: tasks.serve_ps(cluster, task.index,
-                                                              config.timeout))
-        except KeyboardInterrupt:
-            print(f"{task} interrupted", file=sys.stderr, flush=True)
-            return exits.INTERRUPTED
-        return 0
-    stop = tasks.stop_on_interrupt()
+        # Stopped, it exits at once: the variables it held are gone, and its workers exit
+        # exits.LOST within --timeout.
+        tasks.exit_when_lost(task, lambda: tasks.serve_ps(cluster, task.index, config.timeout,
+                                                          log, stop), log)
+        return stop.exit_code
     result = tasks.exit_when_lost(
-        task, lambda: tasks.train_worker(cluster, task.index, config, print, stop))
+        task, lambda: tasks.train_worker(cluster, task.index, config, log, stop), log)
     print(f"summary: {task} local_steps={result.local_steps} "
           f"global_steps={result.first_step}..{result.last_step} "
           f"last_loss={result.last_loss:.6g} seconds={result.seconds:.2f}"
-          + ("" if result.final_loss is None else f" final_loss={result.final_loss:.6g}"),
-          flush=True)
-    return exits.INTERRUPTED if result.interrupted else 0
+          + ("" if result.final_loss is None else f" final_loss={result.final_loss:.6g}")
+          + (f" interrupted by {stop.name}" if result.interrupted else ""), flush=True)
+    return stop.exit_code if result.interrupted else 0
 
 
 def run_eval(checkpoint_dir: str, output: str | None, show: bool) -> int:

@@ -29,7 +29,11 @@ class Summary:
     stopped_by_launcher: list  # (job, index) of tasks the launcher had to stop
     train_seconds: float  # from launch until the last worker exited
     total_seconds: float  # from launch until every process had exited
-    interrupted: bool = False  # by Ctrl-C
+    signal: str = ""  # "SIGINT" or "SIGTERM" when one stopped the run
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.signal)
 
     @property
     def stopped(self) -> list:

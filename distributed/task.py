@@ -1,7 +1,11 @@
 """One member of the cluster: a parameter server, or a worker that trains.
 
 ``serve_ps`` holds the variables until every worker has said it is done, then returns, so the
-process exits by itself instead of blocking for ever in ``server.join()``. ``train_worker``
+process exits by itself instead of blocking for ever in ``server.join()``. Workers speak to it
+through one queue on each ps: a worker's index, about once a second while it trains, says it is
+alive; ``-1 - index`` says it is done. A ps that has heard from no worker for ``PS_PATIENCE``
+timeouts, with some not done, gives up: those workers are lost for good, and a ps of a
+multi-host cluster would otherwise wait for ever. ``train_worker``
 builds the graph under ``replica_device_setter`` and trains in a ``MonitoredTrainingSession``;
 worker 0 is the chief and writes checkpoints and summaries. Each worker prints one line per
 ``log_every`` global steps that it completes, naming its job, task and pid.
@@ -12,7 +16,8 @@ The fixes over a plain port of the 2019 code, measured on TF 2.21:
 - a short ready-wait: a worker polls the ps until the chief has initialised the variables,
   instead of the session manager's fixed 30 s sleeps;
 - a watchdog bounds every phase by ``timeout``, so a dead ps ends the workers with an error
-  instead of leaving them blocked in a session that never closes;
+  instead of leaving them blocked in a session that never closes; the ps's own wait is
+  bounded too, once it has heard from a worker;
 - a chief that joins a cluster whose ps already holds trained values takes them as they are
   instead of restoring its older checkpoint over them.
 """
@@ -20,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import threading
 import time
 import typing
@@ -34,10 +38,16 @@ from .cluster import Task, device_filters
 from .config import TrainConfig
 from .data import make_data
 from .results import WorkerResult
+from .signals import StopSignals
 from .watchdog import Watchdog
 
 v1 = tf.compat.v1
 POLL_SECONDS = 0.1
+# A ps gives up after this many --timeouts without a word from any worker. A worker's own
+# watchdog ends it after one --timeout without progress, and a restarted one needs some more to
+# load TensorFlow and rejoin, so 3 leaves room for a rejoin after a short partition.
+PS_PATIENCE = 3
+BEAT_SECONDS = 1.0  # at most this long between a training worker's "alive" words to the ps
 
 
 class TrainGraph(typing.NamedTuple):
@@ -46,19 +56,13 @@ class TrainGraph(typing.NamedTuple):
     loss: tf.Tensor
     step_after: tf.Tensor
     hooks: list
-    done: list  # ops that leave this worker's token on every ps
+    alive: list  # ops that tell every ps this worker is training
+    done: list  # ops that tell every ps this worker is done
     uninitialized: tf.Tensor
 
 
 class ClusterError(RuntimeError):
     """A task could not reach the others in time, or lost them while training."""
-
-
-def stop_on_interrupt() -> threading.Event:
-    """An event that Ctrl-C (SIGINT) sets instead of raising KeyboardInterrupt mid-step."""
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    return stop
 
 
 def exit_when_lost(task: Task, call, log=print):
@@ -86,41 +90,55 @@ def start_server(cluster: dict, task: Task, timeout: float) -> v1.train.Server:
                            task_index=task.index, config=session_config(task, timeout))
 
 
-def _done_queues(cluster: dict):
-    """One queue per ps on which each worker leaves a token when it stops."""
+def _word_queues(cluster: dict):
+    """One queue per ps on which the workers say they are alive (index) or done (-1 - index)."""
     queues = []
     for index in range(len(cluster["ps"])):
         with v1.device(f"/job:ps/task:{index}"):
-            queues.append(v1.FIFOQueue(len(cluster["worker"]), tf.int32, shapes=[[]],
-                                       shared_name=f"workers_done_{index}",
-                                       name=f"workers_done_{index}"))
+            # The ps takes a word every few ms; a full queue would only slow a worker down.
+            queues.append(v1.FIFOQueue(100 + len(cluster["worker"]), tf.int32, shapes=[[]],
+                                       shared_name=f"workers_words_{index}",
+                                       name=f"workers_words_{index}"))
     return queues
 
 
-def serve_ps(cluster: dict, index: int, timeout: float, log=print) -> list[int]:
-    """Serve variables until every worker has left its token, or until SIGTERM.
+def serve_ps(cluster: dict, index: int, timeout: float, log=print,
+             stop: StopSignals | None = None) -> list[int]:
+    """Serve variables until every worker has said it is done, or until ``stop`` is set.
 
-    Returns the indices of the workers that finished.
+    Returns the indices of the workers that finished. Raises ClusterError when, after the first
+    word from a worker, none has come for ``PS_PATIENCE * timeout`` seconds. Until the first
+    word it waits without a bound: the workers may be started much later, by hand or by a
+    scheduler pulling images.
     """
     task = Task("ps", index)
     server = start_server(cluster, task, timeout)
     log(f"{task} pid={os.getpid()} serving at {cluster['ps'][index]}")
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    workers = len(cluster["worker"])
+    patience = PS_PATIENCE * timeout
     with tf.Graph().as_default():
-        dequeue = _done_queues(cluster)[index].dequeue()
-        done = []
+        dequeue = _word_queues(cluster)[index].dequeue()
+        done, heard = set(), None  # heard: when the last word came
         poll = v1.RunOptions(timeout_in_ms=500)
         with v1.Session(server.target, config=session_config(task, timeout)) as session:
-            while len(done) < len(cluster["worker"]) and not stop:
+            while len(done) < workers and not (stop is not None and stop.is_set()):
                 try:
-                    done.append(int(session.run(dequeue, options=poll)))
+                    word = int(session.run(dequeue, options=poll))
                 except tf.errors.DeadlineExceededError:
+                    if heard is not None and time.monotonic() - heard > patience:
+                        missing = sorted(set(range(workers)) - done)
+                        raise ClusterError(f"no worker heard from for {patience:g} s "
+                                           f"({PS_PATIENCE} x --timeout); workers {missing} "
+                                           f"did not finish") from None
                     continue
-    missing = sorted(set(range(len(cluster["worker"]))) - set(done))
-    log(f"{task} pid={os.getpid()} stopping: "
+                heard = time.monotonic()
+                if word < 0:
+                    done.add(-1 - word)
+    missing = sorted(set(range(workers)) - done)
+    why = f" on {stop.name}" if stop is not None and stop.is_set() else ""
+    log(f"{task} pid={os.getpid()} stopping{why}: "
         + (f"workers {missing} did not finish" if missing else "every worker is done"))
-    return done
+    return sorted(done)
 
 
 def wait_until_ready(target: str, config, timeout: float, uninitialized) -> None:
@@ -170,14 +188,16 @@ def _build(cluster: dict, task: Task, config: TrainConfig) -> TrainGraph:
         with tf.control_dependencies([train_op]):
             step_after = global_step.read_value()  # the global step this update made
         v1.summary.scalar("loss", loss)
+    words = _word_queues(cluster)
     return TrainGraph(inputs, labels, loss, step_after, hooks,
-                      [queue.enqueue(task.index) for queue in _done_queues(cluster)],
+                      [queue.enqueue(task.index) for queue in words],
+                      [queue.enqueue(-1 - task.index) for queue in words],
                       # Global ones only: a worker initialises its local ones itself.
                       v1.report_uninitialized_variables(v1.global_variables()))
 
 
 def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
-                 stop: threading.Event | None = None) -> WorkerResult:
+                 stop: StopSignals | None = None) -> WorkerResult:
     """Train as worker ``index`` until the global step reaches ``config.last_step``, or until
     ``stop`` is set (then the chief still saves a last checkpoint).
 
@@ -210,6 +230,7 @@ def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
             local_steps, first, step, value, logged = 0, None, None, float("nan"), None
             interrupted = False
             lost = f"a training step from the parameter server at {ps} (is it running?)"
+            beat, next_beat = min(BEAT_SECONDS, config.timeout / 4), 0.0
             with _quiet_cancelled_queue_runners(), session:
                 while not session.should_stop():
                     if stop is not None and stop.is_set():
@@ -217,7 +238,11 @@ def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
                         interrupted = True
                         break
                     watchdog.expect(config.timeout, lost)
-                    value, step = session.run([g.loss, g.step_after], feed)
+                    fetches = [g.loss, g.step_after]
+                    if time.monotonic() >= next_beat:
+                        fetches += g.alive
+                        next_beat = time.monotonic() + beat
+                    value, step = session.run(fetches, feed)[:2]
                     first = step if first is None else first
                     local_steps += 1
                     # In sync mode several local steps see the same global step.

@@ -9,6 +9,8 @@ import re
 import signal
 import time
 
+import pytest
+
 SUMMARY = re.compile(r"summary: job=worker task=(\d+) local_steps=(\d+) "
                      r"global_steps=(-?\d+)\.\.(\d+)")
 
@@ -104,15 +106,24 @@ def test_synchronous_training_finishes_without_the_grace_period(cli, tmp_path):
     assert seconds < 120  # SyncReplicasOptimizer's default grace period alone is 120 s
 
 
-def test_ctrl_c_saves_a_checkpoint_and_exits_130(cli, tmp_path):
-    run = train(cli, tmp_path, "--last-step", "1000000", "--checkpoint-every", "100000")
+@pytest.mark.parametrize("signum, sigint_ignored", [
+    (signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["SIGINT", "SIGINT-when-started-ignoring-it", "SIGTERM"])
+def test_a_signal_saves_a_checkpoint_and_exits_128_plus_its_number(cli, tmp_path, signum,
+                                                                   sigint_ignored):
+    """SIGINT gives 130 and SIGTERM 143, also from a launcher that inherited SIGINT ignored,
+    as a script's background job does (then Python installs no KeyboardInterrupt)."""
+    run = cli("train", "--checkpoint-dir", str(tmp_path), "--log-every", "100",
+              "--last-step", "1000000", "--checkpoint-every", "100000",
+              sigint_ignored=sigint_ignored)
     run.wait_for(r"global_step=(3|4|5)00/")
-    os.kill(run.process.pid, signal.SIGINT)
-    assert run.finish(limit=60) == 130, run.output
-    assert "interrupted" in run.output
+    os.kill(run.process.pid, signum)
+    assert run.finish(limit=120) == 128 + signum, run.output
+    assert f"interrupted by {signum.name}" in run.output
     saved = int(re.search(r"model\.ckpt-(\d+)",
                           (tmp_path / "checkpoint").read_text()).group(1))
     assert saved >= 300  # the last checkpoint, not only the one at step 0
+    assert "every worker is done" in run.output and "stopped by the launcher" not in run.output
     assert run.leftovers() == []
 
 
@@ -132,9 +143,9 @@ def test_one_task_per_process_from_flags_and_tf_config_and_a_chief_rejoins(cli, 
     other = cli("train", *common, env={"TF_CONFIG": json.dumps(
         dict(config, task={"type": "worker", "index": 0}))})
     chief_env = {"TF_CONFIG": json.dumps(dict(config, task={"type": "chief", "index": 0}))}
-    first_chief = cli("train", *common, env=chief_env)
-    first_chief.wait_for(r"global_step=(8|9|10|11)00/")
-    first_chief.kill()
+    chief_task = cli("train", *common, env=chief_env)
+    chief_task.wait_for(r"global_step=(8|9|10|11)00/")
+    chief_task.kill()
     before = int(other.wait_for(r"job=worker task=1 pid=\d+ global_step=(\d+)").group(1))
     saved = int(re.search(r"model\.ckpt-(\d+)",
                           (tmp_path / "checkpoint").read_text()).group(1))
@@ -150,3 +161,21 @@ def test_one_task_per_process_from_flags_and_tf_config_and_a_chief_rejoins(cli, 
     assert "every worker is done" in ps_task.output
     for command in (ps_task, other, second_chief):
         assert command.leftovers() == []
+
+
+def test_a_ps_whose_worker_is_lost_for_good_exits_138_after_3_timeouts(cli, tmp_path):
+    ps, chief, worker = (f"127.0.0.1:{port}" for port in _free_ports(3))
+    flags = ("--checkpoint-dir", str(tmp_path), "--log-every", "100", "--timeout", "2",
+             "--last-step", "1500", "--ps-hosts", ps, "--worker-hosts", f"{chief},{worker}")
+    ps_task = cli("train", *flags, "--job-name", "ps", "--task-index", "0")
+    lost = cli("train", *flags, "--job-name", "worker", "--task-index", "1")
+    chief_task = cli("train", *flags, "--job-name", "worker", "--task-index", "0")
+    lost.wait_for(r"job=worker task=1 pid=\d+ global_step=")
+    lost.kill()
+    assert chief_task.finish() == 0, chief_task.output
+    finished = time.monotonic()
+    assert ps_task.finish(limit=60) == 138, ps_task.output
+    assert time.monotonic() - finished < 3 * 2 + 10
+    assert re.search(r"job=ps task=0 pid=\d+ error: no worker heard from for 6 s \(3 x "
+                     r"--timeout\); workers \[1\] did not finish", ps_task.output)
+    assert ps_task.leftovers() == [] and chief_task.leftovers() == []
