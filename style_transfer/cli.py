@@ -49,16 +49,21 @@ def _run(config: StyleConfig) -> int:
     config = dataclasses.replace(config, style=config.style or (sample(SAMPLE_STYLE),))
     contents = content_files(config)
     runtime.import_tensorflow()
-    from . import engine, images, job, memory, weights
+    from . import controls, engine, images, job, masks, memory, weights
     from .rundir import RunDir
 
     outs = [config.output_dir if not config.content_dir else
             os.path.join(config.output_dir, pathlib.Path(path).stem) for path in contents]
     for out in outs:
         RunDir(out).check_writable()
-    for path in contents:  # every input is checked before the long part
-        images.read_rgb(path, "content")
     styles = [images.read_rgb(path, "style") for path in config.style]
+    pictures = dict(
+        coarse_styles=[images.read_rgb(path, "coarse style") for path in config.coarse_style],
+        content_mask=masks.read_mask(config.content_mask, "content mask")
+        if config.content_mask else None,
+        style_masks=[masks.read_mask(path, "style mask") for path in config.style_mask])
+    for path in contents:  # every input is checked before the long part, masks included
+        controls.prepare(config, images.read_rgb(path, "content"), styles, **pictures)
     init_file = images.read_rgb(config.init, "initial") if config.init not in INITS else None
     network = weights.load(config.vgg, (config.content_layer, *config.style_layers))
     layers = network.layers
@@ -74,7 +79,8 @@ def _run(config: StyleConfig) -> int:
             start = {"noise": None, "content": content, "style": styles[0]}.get(config.init,
                                                                                  init_file)
             status = job.stylise(style_engine, job.Job(item, content, styles, start,
-                                                       job.identity(item, network.sha256)),
+                                                       job.identity(item, network.sha256),
+                                                       **pictures),
                                  say=lambda line: print(line, flush=True))
             if status:
                 return status

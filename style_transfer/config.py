@@ -17,7 +17,10 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 POOLING = ("avg", "max")
 OPTIMIZERS = ("adam", "lbfgs")
 INITS = ("noise", "content", "style")  # or the path of an image file
-CHOICES = {"pooling": POOLING, "optimizer": OPTIMIZERS}
+COLOUR_CONTROLS = ("none", "luminance", "match")
+COLOUR_MATCHES = ("cholesky", "eigen")
+CHOICES = {"pooling": POOLING, "optimizer": OPTIMIZERS, "colour_control": COLOUR_CONTROLS,
+           "colour_match": COLOUR_MATCHES}
 MIN_LEVEL_SIDE = 8  # the coarsest coarse-to-fine level; relu5_1 then still has a pixel
 
 
@@ -90,6 +93,32 @@ class StyleConfig:
     preserve_colors: bool = option(
         False, "keep the content's colours: the result's luminance (Y) with the content's "
                "chroma (Cb, Cr), applied after the optimisation")
+    colour_control: str = option(  # Gatys et al. 2017; none is the tutorial's
+        "none", "luminance: optimise the luminance only (the style's matched to the content's "
+                "mean and spread) and keep the content's chroma; match: give the style images "
+                "the content's colour mean and covariance before the optimisation",
+        choices=COLOUR_CONTROLS)
+    colour_match: str = option(
+        "cholesky", "the linear map of --colour-control match: cholesky (A = Lc Ls^-1) or "
+                    "eigen (A = Sc^1/2 Ss^-1/2)", choices=COLOUR_MATCHES)
+    content_mask: str | None = option(
+        None, "spatial control: an image of the content's shape painted in flat colours, one "
+              "per region; each colour needs a --region-style", metavar="PATH")
+    style_mask: tuple[str, ...] = option(
+        (), "one mask per style image, painted in the same colours: a region's style comes "
+            "from the matching region of its style image (if omitted, the whole image)",
+        metavar="PATH")
+    region_style: tuple[str, ...] = option(
+        (), "COLOUR=STYLE for each colour of --content-mask: STYLE is a --style path, its "
+            "number (1 = the first) or none; COLOUR is #rrggbb, rrggbb or a name such as red",
+        metavar="COLOUR=STYLE")
+    mask_tolerance: float = option(
+        40.0, "a mask pixel belongs to the nearest listed colour within this RGB distance")
+    mask_blend: float = option(
+        4.0, "pixels over which a region boundary fades from one style to the next; 0: hard")
+    coarse_style: tuple[str, ...] = option(
+        (), "scale control with --scales: style images for the coarse levels, one per --style "
+            "(the full size keeps --style)", metavar="PATH")
 
     def check(self) -> None:
         """Raise UsageError on a value no run could use."""
@@ -126,6 +155,49 @@ class StyleConfig:
             raise UsageError(f"--scales {self.scales} makes the coarsest level {smallest} "
                              f"pixels on a side; use fewer scales ({MIN_LEVEL_SIDE} at least)")
         self.blend_weights()
+        self.region_styles()
+        for name in ("mask_tolerance", "mask_blend"):
+            if not getattr(self, name) >= 0:
+                raise UsageError(f"--{name.replace('_', '-')} must not be negative, "
+                                 f"got {getattr(self, name)}")
+        if self.style_mask and len(self.style_mask) != max(len(self.style), 1):
+            raise UsageError(f"--style-mask has {len(self.style_mask)} masks for "
+                             f"{max(len(self.style), 1)} style image(s); give one per style")
+        if self.style_mask and not self.content_mask:
+            raise UsageError("--style-mask needs a --content-mask (and --region-style)")
+        if self.region_style and self.style_blend_weights:
+            raise UsageError("--style-blend-weights does not apply with --region-style: each "
+                             "region has one style")
+        if self.coarse_style and self.scales < 2:
+            raise UsageError("--coarse-style is for the coarse levels of --scales 2 or more")
+        if self.coarse_style and len(self.coarse_style) != max(len(self.style), 1):
+            raise UsageError(f"--coarse-style has {len(self.coarse_style)} images for "
+                             f"{max(len(self.style), 1)} style image(s); give one per style")
+
+    def region_styles(self) -> list[tuple[str, int | None]]:
+        """(colour, index of its style image or None) per ``--region-style``, in order."""
+        if bool(self.content_mask) != bool(self.region_style):
+            raise UsageError("--content-mask and --region-style go together: name a style "
+                             "(or none) for each colour of the mask")
+        found = []
+        for entry in self.region_style:
+            colour, sep, style = entry.rpartition("=")
+            if not sep or not colour or not style:
+                raise UsageError(f"--region-style takes COLOUR=STYLE, got {entry!r}")
+            if style.lower() == "none":
+                index = None
+            elif style.isdigit() and 1 <= int(style) <= max(len(self.style), 1):
+                index = int(style) - 1
+            elif style in self.style:
+                index = self.style.index(style)
+            else:
+                raise UsageError(f"--region-style {entry}: {style} is neither none, a --style "
+                                 f"path nor a number from 1 to {max(len(self.style), 1)}")
+            found.append((colour, index))
+        colours = [colour for colour, _ in found]
+        if len(set(colours)) != len(colours):
+            raise UsageError(f"--region-style names a colour twice: {' '.join(colours)}")
+        return found
 
     def blend_weights(self) -> tuple[float, ...]:
         """One weight per style image, summing to 1; equal weights when none are given."""
@@ -152,12 +224,14 @@ class StyleConfig:
     def run_settings(self) -> dict:
         """The fields that define the optimisation: a checkpoint is resumed only if they match.
 
-        Paths are left out (the caller adds the inputs' content hashes; ``init`` is kept when
-        it is a keyword), and so are ``iterations`` and ``checkpoint_every``, so a finished run
-        can be extended, and ``preserve_colors``, which only changes how the result is written.
+        Paths are left out (the caller adds the inputs' content hashes, images and masks;
+        ``init`` is kept when it is a keyword, ``region_style`` as written), and so are
+        ``iterations`` and ``checkpoint_every``, so a finished run can be extended, and
+        ``preserve_colors``, which only changes how the result is written.
         """
         skip = {"content", "content_dir", "style", "output_dir", "vgg", "iterations",
-                "checkpoint_every", "preserve_colors"}
+                "checkpoint_every", "preserve_colors", "content_mask", "style_mask",
+                "coarse_style"}
         if self.init not in INITS:
             skip.add("init")
         return {f.name: _plain(getattr(self, f.name))

@@ -41,10 +41,10 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import tensorflow as tf
 
-from . import images, lbfgs, losses, memory, runtime, vgg
+from . import colour, controls, images, lbfgs, losses, masks, memory, runtime, vgg
 from .config import StyleConfig
 from .errors import OutputError, UsageError
-from .evaluator import ContentTerm, Evaluator, StyleTerm, TVTerm
+from .evaluator import ContentTerm, Evaluator, GuidedStyleTerm, StyleTerm, TVTerm
 from .matconvnet import Layer
 from .summaries import SummaryWriter
 
@@ -109,6 +109,40 @@ def initial_image(content: np.ndarray, config: StyleConfig,
     return (noise * config.noise_ratio + centred * (1.0 - config.noise_ratio)).astype(np.float32)
 
 
+class Pixels:
+    """How the image Variable holds a picture: RGB less the mean pixel, or, under luminance
+    control, one channel, the luminance Y less the mean of the mean pixel (the network then
+    sees R = G = B = Y, less the mean pixel, and the picture gets its chroma back from the
+    content)."""
+
+    def __init__(self, config: StyleConfig):
+        self.mean = np.asarray(config.mean_pixel, np.float32)
+        self.luminance = config.colour_control == "luminance"
+        self.channels = 1 if self.luminance else 3
+        self.offset = np.float32(self.mean.mean()) if self.luminance else self.mean
+
+    def to_network(self, image: tf.Tensor) -> tf.Tensor:
+        """The network's input for the Variable's value (the identity for RGB)."""
+        return image + (self.offset - self.mean) if self.luminance else image
+
+    def from_picture(self, picture: np.ndarray) -> np.ndarray:
+        """The Variable's value [H, W, channels] for float RGB ``picture``."""
+        if self.luminance:
+            return (colour.luminance(picture)[:, :, None] - self.offset).astype(np.float32)
+        return (picture - self.mean).astype(np.float32)
+
+    def to_picture(self, value: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+        """Float RGB for the Variable's ``value``; ``chroma`` is the content of that size."""
+        if self.luminance:
+            return colour.with_chroma(value[:, :, 0] + self.offset, chroma).astype(np.float32)
+        return value + self.mean
+
+    def bounds(self, shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Flat lower and upper bounds that keep every pixel value within [0, 255]."""
+        low = np.broadcast_to(-self.offset, shape).ravel().astype(np.float64)
+        return low, low + 255.0
+
+
 def relative_change(before: float, after: float) -> float:
     """|before - after| / max(|before|, |after|, 1): SciPy's L-BFGS-B stopping measure."""
     return abs(before - after) / max(abs(before), abs(after), 1.0)
@@ -117,9 +151,9 @@ def relative_change(before: float, after: float) -> float:
 class _Level:
     """One level's part of the graph: image Variable, evaluator, optimiser ops and Saver."""
 
-    def __init__(self, index: int, network: vgg.VGG, config: StyleConfig):
+    def __init__(self, index: int, network: vgg.VGG, config: StyleConfig, pixels: Pixels):
         self.index, self.config = index, config
-        self.shape = (1, config.height, config.width, 3)
+        self.shape = (1, config.height, config.width, pixels.channels)
         sizes = vgg.shapes(network.layers, config.height, config.width)
         scope = f"level{index}"
         with tf.compat.v1.variable_scope(scope):
@@ -132,12 +166,20 @@ class _Level:
             self.evaluations = tf.compat.v1.get_variable("evaluations", [], **counter)
             self.content = ContentTerm(config.content_layer, sizes[config.content_layer],
                                        config.content_weight)
-            self.style = StyleTerm(config.style_layers,
-                                   [sizes[name][2] for name in config.style_layers],
-                                   config.style_layer_weights, config.blend_weights(),
-                                   config.style_weight)
+            if config.content_mask:
+                self.style = GuidedStyleTerm(
+                    config.style_layers, [sizes[name] for name in config.style_layers],
+                    config.style_layer_weights,
+                    [style is not None for _, style in config.region_styles()],
+                    config.style_weight)
+            else:
+                self.style = StyleTerm(config.style_layers,
+                                       [sizes[name][2] for name in config.style_layers],
+                                       config.style_layer_weights, config.blend_weights(),
+                                       config.style_weight)
             self.evaluator = Evaluator(network, self.image,
-                                       [self.content, self.style, TVTerm(config.tv_weight)])
+                                       [self.content, self.style, TVTerm(config.tv_weight)],
+                                       pixels.to_network)
             state = [self.image, self.step, self.evaluations]
             if config.optimizer == "adam":
                 adam = tf.compat.v1.train.AdamOptimizer(config.learning_rate)
@@ -165,6 +207,7 @@ class Engine:
         self.config = config
         self.levels = config.levels()
         self.mean = np.asarray(config.mean_pixel, np.float32)
+        self.pixels = Pixels(config)
         self.graph = tf.Graph()
         with self.graph.as_default():
             network = vgg.VGG(layers, config.pooling)
@@ -173,7 +216,13 @@ class Engine:
             end_points = network(self._picture, scope="targets")
             self._content_features = end_points[config.content_layer]
             self._grams = [losses.gram_matrix(end_points[name]) for name in config.style_layers]
-            self._levels = [_Level(k, network, level) for k, level in enumerate(self.levels)]
+            # A style region's target on each layer: its guided Gram matrix per pixel.
+            self._region_masks = [tf.compat.v1.placeholder(tf.float32, [None, None])
+                                  for _ in config.style_layers]
+            self._region_grams = [losses.guided_target(end_points[name], mask)
+                                  for name, mask in zip(config.style_layers, self._region_masks)]
+            self._levels = [_Level(k, network, level, self.pixels)
+                            for k, level in enumerate(self.levels)]
             self._initialize = tf.compat.v1.local_variables_initializer()
             self.graph.finalize()  # nothing may add ops while images are optimised
         self.session = runtime.new_session(self.graph, config=runtime.session_config())
@@ -191,12 +240,17 @@ class Engine:
         self.session.close()
 
     def run(self, content: np.ndarray, styles: Sequence[np.ndarray], folders: Sequence,
-            init_picture: np.ndarray | None = None, resume: bool = False) -> StyleRun:
+            init_picture: np.ndarray | None = None, resume: bool = False, *,
+            coarse_styles: Sequence[np.ndarray] = (), content_mask: np.ndarray | None = None,
+            style_masks: Sequence[np.ndarray | None] = ()) -> StyleRun:
         """A run of ``content`` (float RGB, any size) towards ``styles``, one folder per level
         (each with ``.checkpoints`` and ``.summaries`` paths). ``init_picture`` is the start
         for an ``init`` other than noise. With ``resume``, the finest level that has a
-        checkpoint continues from it."""
-        return StyleRun(self, content, styles, folders, init_picture, resume)
+        checkpoint continues from it. The keywords are the config's scale and spatial
+        controls' pictures (see :mod:`~style_transfer.controls`)."""
+        prepared = controls.prepare(self.config, content, styles, coarse_styles, content_mask,
+                                    style_masks)
+        return StyleRun(self, prepared, folders, init_picture, resume)
 
     def style_grams(self, styles: Sequence[np.ndarray], level: int) -> list[list[np.ndarray]]:
         """Per style image, its Gram matrices at ``level``, rescaled to the result's pixel
@@ -220,6 +274,26 @@ class Engine:
             found.append(self._style_grams[key])
         return found
 
+    def region_grams(self, prepared: controls.Controls, styles: Sequence[np.ndarray],
+                     level: int) -> list[list[np.ndarray] | None]:
+        """Per region, its style's per-pixel guided Gram matrix on each style layer at
+        ``level`` (None for a region without style), from the style mask's matching region."""
+        config = self.levels[level]
+        size = memory.scaled(config.height, config.width, config.style_scale)
+        found = []
+        for region, (_, index) in enumerate(prepared.regions):
+            if index is None:
+                found.append(None)
+                continue
+            fitted = images.fit(styles[index], *size)
+            weights = prepared.style_weights(index, styles[index], *size)[:, :, region:region + 1]
+            layer = masks.layer_masks(weights, self._layers, *size, config.pooling)
+            feed = {self._picture: [fitted - self.mean]}
+            feed.update({placeholder: layer[name][:, :, 0] for placeholder, name in
+                         zip(self._region_masks, config.style_layers)})
+            found.append(self.session.run(self._region_grams, feed))
+        return found
+
     def content_features(self, content: np.ndarray) -> np.ndarray:
         return self.session.run(self._content_features, {self._picture: [content - self.mean]})
 
@@ -227,11 +301,12 @@ class Engine:
 class StyleRun:
     """One content image through the engine's levels; see :meth:`records`."""
 
-    def __init__(self, engine: Engine, content, styles, folders, init_picture, resume):
+    def __init__(self, engine: Engine, prepared: controls.Controls, folders, init_picture,
+                 resume):
         if len(folders) != len(engine.levels):
             raise ValueError(f"{len(engine.levels)} levels need as many folders, "
                              f"got {len(folders)}")
-        self.engine, self.content, self.styles = engine, content, list(styles)
+        self.engine, self.controls = engine, prepared
         self.folders, self.init_picture = list(folders), init_picture
         self.first = 0
         if resume:
@@ -239,6 +314,7 @@ class StyleRun:
                                if runtime.latest_checkpoint(folders[k].checkpoints)), 0)
         self.resume = resume
         self._level: _Level | None = None  # the level being optimised
+        self._chroma = None  # the content at that level's size: a luminance result's chroma
 
     @property
     def session(self) -> tf.compat.v1.Session:
@@ -247,15 +323,24 @@ class StyleRun:
     def records(self, schedule: Schedule = is_logged
                 ) -> Iterator[LevelStart | Progress | LevelEnd]:
         """Optimise every level from the first unfinished one, yielding records."""
-        previous = None
-        for index in range(self.first, len(self.engine.levels)):
+        previous, prepared, levels = None, self.controls, len(self.engine.levels)
+        for index in range(self.first, levels):
             level = self.engine._levels[index]
             config, folder = level.config, self.folders[index]
-            fitted = images.fit(self.content, config.height, config.width)
+            fitted = images.fit(prepared.content, config.height, config.width)
             level.content.load(self.session, self.engine.content_features(fitted))
-            level.style.load(self.session, self.engine.style_grams(self.styles, index))
+            styles = prepared.styles_at(index, levels)
+            if config.content_mask:
+                weights = prepared.content_weights(config.height, config.width)
+                layer = masks.layer_masks(weights, self.engine._layers, config.height,
+                                          config.width, config.pooling)
+                level.style.load(self.session, [layer[name] for name in config.style_layers],
+                                 self.engine.region_grams(prepared, styles, index))
+            else:
+                level.style.load(self.session, self.engine.style_grams(styles, index))
             self.session.run(level.reset)
             self._level = level
+            self._chroma = images.fit(prepared.original, config.height, config.width)
             resumed = self._restore(level, folder) if self.resume and index == self.first \
                 else None
             if resumed is None:
@@ -265,8 +350,9 @@ class StyleRun:
                     picture = images.fit(self.init_picture, config.height, config.width)
                 else:
                     picture = None
-                start = initial_image(fitted, config, picture)
-                self.session.run(level.accept, dict(zip(level.accepted, ([start], 0, 0))))
+                start = initial_image(fitted, config, picture) + self.engine.mean
+                self.session.run(level.accept, dict(zip(
+                    level.accepted, ([self.engine.pixels.from_picture(start)], 0, 0))))
             yield LevelStart(index, len(self.engine.levels), config.height, config.width,
                              config.iterations, resumed)
             writer = SummaryWriter(folder.summaries)
@@ -298,7 +384,8 @@ class StyleRun:
 
     def current_image(self) -> np.ndarray:
         """The image now being optimised, [height, width, 3] RGB with the mean added back."""
-        return self.session.run(self._level.image)[0] + self.engine.mean
+        return self.engine.pixels.to_picture(self.session.run(self._level.image)[0],
+                                             self._chroma)
 
     @property
     def level(self) -> int | None:
@@ -384,7 +471,7 @@ class StyleRun:
 
     def _lbfgs(self, level: _Level, folder, schedule: Schedule, writer: SummaryWriter
                ) -> Iterator[Progress]:
-        config, mean, session = level.config, self.engine.mean, self.session
+        config, pixels, session = level.config, self.engine.pixels, self.session
         start = step = self.step
         if start >= config.iterations:
             return
@@ -396,8 +483,7 @@ class StyleRun:
             last.update(x=x.copy(), values=values)
             return values["total"], gradient
 
-        low = np.broadcast_to(-mean, level.shape[1:]).ravel()
-        problem = lbfgs.LBFGS(objective, session.run(level.image), low, low + 255.0,
+        problem = lbfgs.LBFGS(objective, session.run(level.image), *pixels.bounds(level.shape),
                               corrections=config.lbfgs_corrections,
                               max_iterations=config.iterations - start)
         since, timed, previous, handed = time.perf_counter(), 0, None, start
@@ -421,7 +507,7 @@ class StyleRun:
                 if stopped or schedule(step, config.iterations):
                     values = last["values"] if np.array_equal(last["x"], iterate.x) \
                         else level.evaluator.evaluate(session, image)[0]
-                    picture = image[0] + mean
+                    picture = pixels.to_picture(image[0], self._chroma)
                     writer.write(step, values, picture)
                     yield self._record(level, step, evaluations, values, since, timed,
                                        checkpointed, stopped, picture)

@@ -77,6 +77,49 @@ class StyleTerm:
         session.run(ops, feed)
 
 
+class GuidedStyleTerm:
+    """Style by regions (Gatys et al. 2017): per layer, each region's guided Gram matrix
+    against its own target; a region without a style adds nothing. The region masks of every
+    layer and the per-region targets are loaded per content image."""
+
+    name = "style"
+
+    def __init__(self, layers: Sequence[str], sizes: Sequence[Sequence[int]],
+                 layer_weights: Sequence[float], styled: Sequence[bool], weight: float):
+        self.layers, self.layer_weights, self.weight = list(layers), layer_weights, weight
+        regions = len(styled)
+        self.masks = [_target(f"mask_{name}", [h, w, regions])
+                      for name, (h, w, _) in zip(layers, sizes, strict=True)]
+        self.targets = [[_target(f"region{r}_gram_{name}", [c, c]) if has else None
+                         for name, (_, _, c) in zip(layers, sizes)]
+                        for r, has in enumerate(styled)]
+
+    def loss(self, end_points: Mapping[str, tf.Tensor], image: tf.Tensor) -> tf.Tensor:
+        return tf.add_n([
+            losses.guided_style_loss(
+                end_points[name], mask,
+                [None if region[index] is None else region[index][0]
+                 for region in self.targets], weight)
+            for index, (name, (mask, _, _), weight) in enumerate(
+                zip(self.layers, self.masks, self.layer_weights))])
+
+    def load(self, session: tf.compat.v1.Session, layer_masks: Sequence[np.ndarray],
+             grams: Sequence[Sequence[np.ndarray] | None]) -> None:
+        """``layer_masks[l]``: the regions at layer l, [h_l, w_l, R]; ``grams[r][l]``: region
+        r's per-pixel target on layer l (``losses.guided_target``), or None without style."""
+        feed, ops = {}, []
+        for (_, value, load), mask in zip(self.masks, layer_masks, strict=True):
+            feed[value] = mask
+            ops.append(load)
+        for targets, found in zip(self.targets, grams, strict=True):
+            for target, gram in zip(targets, found or [None] * len(targets)):
+                if target is not None:
+                    _, value, load = target
+                    feed[value] = gram
+                    ops.append(load)
+        session.run(ops, feed)
+
+
 class TVTerm:
     """Total variation of the image itself: smoothness, no network involved."""
 
@@ -92,15 +135,17 @@ class TVTerm:
 class Evaluator:
     """The weighted sum of ``terms`` for the image Variable, or a trial image fed in its place.
 
+    ``to_network`` maps the image to the network's mean-subtracted RGB input when the Variable
+    holds something else (one luminance channel, say); the terms see the image itself too.
     ``losses`` maps "total" and each term's name to its scalar tensor (terms unweighted);
     ``gradient`` is d total / d image.
     """
 
-    def __init__(self, network, image: tf.Variable, terms: Sequence):
+    def __init__(self, network, image: tf.Variable, terms: Sequence, to_network=None):
         self.terms = list(terms)
         self.input = tf.compat.v1.placeholder_with_default(
             tf.convert_to_tensor(image), image.shape, "trial_image")
-        end_points = network(self.input)
+        end_points = network(self.input if to_network is None else to_network(self.input))
         with tf.compat.v1.name_scope("losses"):
             found = {term.name: term.loss(end_points, self.input) for term in self.terms}
             total = tf.add_n([term.weight * found[term.name] for term in self.terms],

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import download, engine, exits, images, report, stops
+from . import download, engine, exits, files, images, metrics, report, stops
 from .config import INITS, StyleConfig
 from .errors import OutputError
 from .rundir import RunDir
@@ -31,6 +31,9 @@ class Job:
     styles: Sequence[np.ndarray]
     init_picture: np.ndarray | None  # the start for an init other than noise
     identity: dict  # what must match for a rerun to resume: see ``identity``
+    coarse_styles: Sequence[np.ndarray] = ()  # the controls' pictures, see ``controls``
+    content_mask: np.ndarray | None = None
+    style_masks: Sequence[np.ndarray | None] = ()
 
 
 def identity(config: StyleConfig, weights_sha256: str) -> dict:
@@ -42,6 +45,11 @@ def identity(config: StyleConfig, weights_sha256: str) -> dict:
         found["content_sha256"] = download.file_sha256(config.content)
     if config.init not in INITS:
         found["init_sha256"] = download.file_sha256(config.init)
+    for name in ("content_mask", "style_mask", "coarse_style"):
+        paths = getattr(config, name)
+        if paths:
+            found[name + "_sha256"] = download.file_sha256(paths) if isinstance(paths, str) \
+                else [download.file_sha256(path) for path in paths]
     return found
 
 
@@ -68,8 +76,12 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
     folders = [out.level(c.height, c.width) for c in levels[:-1]] + [out]
     resume, reason = out.prepare(job.identity)
     history = out.history() if resume else []
-    run = style_engine.run(job.content, job.styles, folders, job.init_picture, resume)
-    result, seconds, started = None, 0.0, False
+    run = style_engine.run(job.content, job.styles, folders, job.init_picture, resume,
+                           coarse_styles=job.coarse_styles, content_mask=job.content_mask,
+                           style_masks=job.style_masks)
+    for note in run.controls.notes:
+        say(f"note: {note}")
+    result, seconds, started, last_losses = None, 0.0, False, {}
     try:
         for record in run.records(schedule):
             if isinstance(record, engine.LevelStart):
@@ -82,6 +94,7 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
                 seconds = history[-1]["seconds"] if history else 0.0
             elif isinstance(record, engine.Progress):
                 seconds += record.seconds
+                last_losses = record.losses
                 history.append(row(levels, record, seconds))
                 say(progress_line(record, levels))
                 images.write_png(folders[record.level].step_image(record.step), record.image)
@@ -115,8 +128,27 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
         images.write_png(out.loss_curve, report.loss_curve(history))
     images.write_png(out.contact_sheet, report.contact_sheet(
         [job.content, *job.styles, result], min(config.height, 512)))
+    if not last_losses and history:  # a rerun of a finished run: its last logged losses
+        last_losses = {k: v for k, v in history[-1].items()
+                       if k not in ("size", "step", "global_step", "evaluations", "seconds")}
+    found = measure(job, result, last_losses)
+    files.write_json(out.metrics, found)
+    say("metrics: " + " ".join(f"{k}={v:.6g}" if isinstance(v, float) else
+                               f"{k}={','.join(f'{x:.4g}' for x in v)}"
+                               for k, v in found.items()))
     say(f"done: {out.result}")
     return exits.OK
+
+
+def measure(job: Job, result: np.ndarray, losses: dict) -> dict:
+    """``metrics.json``: ``losses``, those of the run's last step, then ``metrics.measures``
+    of the result against the content and the style images as given, at the result's size."""
+    config = job.config
+    fitted = [images.fit(picture, config.height, config.width)
+              for picture in (job.content, *job.styles)]
+    found = {f"{name}_loss": float(value) for name, value in losses.items()}
+    found.update(metrics.measures(result, fitted[0], fitted[1:]))
+    return found
 
 
 def size(config: StyleConfig) -> str:

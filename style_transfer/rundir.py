@@ -8,6 +8,7 @@ Layout::
     OUTPUT/losses.csv         the losses at each logged step, with wall time
     OUTPUT/loss_curve.png     those losses against step and time
     OUTPUT/contact_sheet.png  content | style(s) | result
+    OUTPUT/metrics.json       the final losses, SSIM and colour distances (controls.py, metrics.py)
     OUTPUT/checkpoints/       Saver checkpoints
     OUTPUT/summaries/         TensorBoard event files
     OUTPUT/scales/HxW/        coarse-to-fine levels below the full size, each laid out as above
@@ -35,35 +36,33 @@ SCALES = "scales"
 HISTORY = "losses.csv"
 COLUMNS = ("size", "step", "global_step", "evaluations", "seconds", "total", "content", "style",
            "tv")
-OUTPUTS = ("result.png", HISTORY, "loss_curve.png", "contact_sheet.png")
+OUTPUTS = ("result.png", HISTORY, "loss_curve.png", "contact_sheet.png", "metrics.json")
+
+
+class _Entry:
+    """One file or folder of a run folder, read as an attribute of the RunDir:
+    ``RunDir("out").result`` is ``out/result.png``."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, run: RunDir, owner=None) -> str:
+        return os.path.join(run.path, self.name)
 
 
 @dataclasses.dataclass(frozen=True)
 class RunDir:
     path: str
 
-    @property
-    def checkpoints(self) -> str:
-        return os.path.join(self.path, CHECKPOINTS)
-
-    @property
-    def summaries(self) -> str:
-        return os.path.join(self.path, SUMMARIES)
+    checkpoints = _Entry(CHECKPOINTS)
+    summaries = _Entry(SUMMARIES)
+    result = _Entry("result.png")
+    loss_curve = _Entry("loss_curve.png")
+    metrics = _Entry("metrics.json")
+    contact_sheet = _Entry("contact_sheet.png")
 
     def step_image(self, step: int) -> str:
         return os.path.join(self.path, f"step_{step:04d}.png")
-
-    @property
-    def result(self) -> str:
-        return os.path.join(self.path, "result.png")
-
-    @property
-    def loss_curve(self) -> str:
-        return os.path.join(self.path, "loss_curve.png")
-
-    @property
-    def contact_sheet(self) -> str:
-        return os.path.join(self.path, "contact_sheet.png")
 
     def level(self, height: int, width: int) -> RunDir:
         """The folder of a coarse-to-fine level below the full size."""
