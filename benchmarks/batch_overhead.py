@@ -204,10 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                            width_divisor=args.width_divisor)
     base, before = base_cli(args.base, args.cache)
     clis = {"before": before, "after": after_cli()}
-    # The weights cache is built now, untimed, so that every "after" run reads it, as a user's
-    # every run but the first does (the cache's own figures: benchmarks/weights_load.py).
-    subprocess.run([sys.executable, "-m", "tf1cnn.style_transfer.weights", vgg], check=True,
-                   stdout=subprocess.DEVNULL)
+    machine.warm_weights_cache(vgg)  # the cache's own figures: benchmarks/weights_load.py
     with tempfile.TemporaryDirectory(prefix="batch_overhead_inputs_") as folder:
         inputs = pathlib.Path(folder)
         for k in range(args.images):

@@ -7,16 +7,18 @@ Without ``--vgg`` it builds once, cached under ``--cache``, a VGG19 MatConvNet f
 shapes with random weights (``machine.random_vgg19``: same FLOPs; ~575 MB with the fc6-fc8
 head, unless ``--no-head``; ``--width-divisor 8`` makes a thin one for a smoke test).
 Each size runs in its own worker subprocess, so that the peak memory (VmHWM,
-``memory.peak_resident``; "load MB" is the peak while reading the .mat) is that of one size: it
-builds an ``Engine`` with the default ``StyleConfig`` on uniform-noise images, starts the run's
-``records()`` up to its ``LevelStart`` (targets and start image loaded), runs ``--warmup``
-steps, then times ``--repeats`` blocks of ``--steps`` bare ``session.run(run.adam_step)``
-calls (no loss fetches, images, summaries or checkpoints) and reports the median ms/iteration.
-"est. MB" is ``memory.memory_estimate``. GFLOP/s = ``vgg.flops``
-of the trunk to relu5_1 (convolutions, forward + backward to the image; Gram matmuls not
-counted) / time. A 4096^3 fp32 matmul in a TF1 Session (median of several runs) runs in its own
-subprocess before and after each size; the ratio uses the mean of the two. "others" = cores
-other processes kept busy meanwhile (``machine.Meter``): above ~0.1 the figures are disturbed.
+``memory.peak_resident``; "load MB" is the peak after reading the weights, from the style tool's
+weights cache, built before the first worker as a user's first run builds it) is that of one
+size: it builds an ``Engine`` with the default ``StyleConfig`` on uniform-noise images, starts
+the run's ``records()`` up to its ``LevelStart`` (targets and start image loaded), runs
+``--warmup`` steps, then times ``--repeats`` blocks of ``--steps`` bare
+``session.run(run.adam_step)`` calls (no loss fetches, images, summaries or checkpoints) and
+reports the median ms/iteration. "est. MB" is ``memory.memory_estimate``. GFLOP/s =
+``vgg.flops`` of the trunk to relu5_1 (convolutions, forward + backward to the image; Gram
+matmuls not counted) / time. A 4096^3 fp32 matmul in a TF1 Session (median of several runs) runs
+in its own subprocess before and after each size; the ratio uses the mean of the two. "others" =
+cores other processes kept busy meanwhile (``machine.Meter``): above ~0.1 the figures are
+disturbed.
 
 Both workers use the engine's own ``runtime.session_config()``. Like the CLI it sets
 ``TF_ENABLE_ONEDNN_OPTS=1`` unless the environment has it; ``=0`` gives TensorFlow's default
@@ -79,13 +81,13 @@ def style_worker(args: argparse.Namespace) -> dict[str, Any]:
     _, info = setup_tf()
     import numpy as np
 
-    from tf1cnn.style_transfer import engine, matconvnet, memory, vgg
+    from tf1cnn.style_transfer import engine, memory, vgg, weights
     from tf1cnn.style_transfer.config import StyleConfig
     from tf1cnn.style_transfer.rundir import RunDir
 
     height, width = (int(v) for v in args.size.split("x"))
     config = StyleConfig(height=height, width=width, seed=0)
-    layers = vgg.trunk(matconvnet.read_layers(args.vgg), OUTPUTS)
+    layers = weights.load(args.vgg, OUTPUTS).layers  # from the cache, as the CLI reads it
     load_peak = memory.peak_resident()
     rng = np.random.default_rng(0)
     content, style = (rng.uniform(0, 255, (height, width, 3)).astype(np.float32) for _ in "cs")
@@ -149,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the CLI does; the workers inherit
     vgg_path = args.vgg or machine.random_vgg19(args.cache, args.head, args.width_divisor)
+    machine.warm_weights_cache(vgg_path)
     matmuls = [spawn(args, "--worker", "matmul")]
     results = []
     for size in args.sizes:
