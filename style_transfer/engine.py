@@ -28,6 +28,11 @@ it reports are those of the image entering the step. L-BFGS: :class:`~style_tran
 feeds trial images to the evaluator within the pixel bounds (the image plus the mean stays in
 [0, 255]); each accepted iterate is assigned to the Variable, so checkpoints and resume work as
 with Adam, except that L-BFGS's curvature history restarts on resume.
+
+The config's colour and spatial controls (:mod:`~style_transfer.controls`) change what the
+levels hold, not the loop: under luminance control the Variable is one channel (``Pixels``),
+and with a content mask the style term is a ``GuidedStyleTerm`` whose region masks and targets
+are loaded per image, like the other targets.
 """
 from __future__ import annotations
 

@@ -4,9 +4,10 @@
 identity), consumes the :mod:`~style_transfer.engine`'s records, and does everything a person
 sees: one progress line per logged step, the step images, ``losses.csv``, the loss curve (at
 every checkpoint and at the end), ``result.png`` (with the content's colours under
-``preserve_colors``) and the contact sheet. After Ctrl-C it has the engine checkpoint where it
-stands and exits with ``exits.INTERRUPTED``. ``identity`` builds what must match for a rerun
-to resume; the CLI calls ``stylise`` once per content image with one engine for all.
+``preserve_colors``), the contact sheet and ``metrics.json``. After SIGINT or SIGTERM it has
+the engine checkpoint where it stands and returns 130 or 143 (``stops``); a file that cannot be
+written is an ``OutputError``. ``identity`` builds what must match for a rerun to resume; the
+CLI calls ``stylise`` once per content image with one engine for all.
 """
 from __future__ import annotations
 

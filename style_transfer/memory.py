@@ -21,13 +21,15 @@ from . import vgg
 from .errors import UsageError
 from .matconvnet import Layer
 
-# FIXED_BYTES covers the TensorFlow runtime and reading a full 535 MB VGG19 file. Set from
-# measured peaks: 1.8-2.1 GB at 250x333 and 2.2-2.3 GB at 512x512 with Adam
-# (benchmarks/style_speed.py and 300-step runs, +-200 MB between identical runs), estimated
-# 2.2 and 2.8 GiB; and, for L-BFGS with --scales 3 (benchmarks/style_quality.py --largest),
-# 11.3 GiB at 1500x2000 (6.8 GiB of activations) and 15.9 GiB at 2000x2000 (9.1 GiB),
-# estimated 14.3 and 18.4 GiB.
-FIXED_BYTES = 1792 * 2**20
+# FIXED_BYTES covers the TensorFlow runtime and the weights read from the cache (weights.py).
+# Set from measured peaks (VmHWM, benchmarks/style_speed.py, Adam, full-size random VGG19):
+# 1833 MB at 250x333 and 2359 MB at 512x512, estimated 2033 and 2655 MB, 200 MB and more above
+# (peaks vary by about that between identical runs). Before the cache, reading the whole
+# 535 MB .mat file on every run cost about 250 MB more (2075 and 2519 MB, old code, same run).
+# Large sizes, measured with the .mat read, for L-BFGS with --scales 3
+# (benchmarks/style_quality.py --largest): 11.3 GiB at 1500x2000 (6.8 GiB of activations) and
+# 15.9 GiB at 2000x2000 (9.1 GiB), estimated 14.1 and 18.2 GiB now.
+FIXED_BYTES = 1592 * 2**20
 WEIGHT_COPIES = 3
 ACTIVATION_COPIES = 1.5
 # SciPy's L-BFGS-B keeps 2 x m correction vectors and about 12 more of the image's size in
