@@ -55,6 +55,7 @@ from .summaries import SummaryWriter
 
 log = logging.getLogger(__name__)
 Schedule = Callable[[int, int], bool]
+KEPT_STYLES = 16  # (style image, level) pairs whose Gram matrices the engine keeps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -276,6 +277,8 @@ class Engine:
                     gram * np.float32(np.prod(result_sizes[name][:2])
                                       / np.prod(style_sizes[name][:2]))
                     for gram, name in zip(grams, config.style_layers)]
+                if len(self._style_grams) > KEPT_STYLES:  # recoloured styles differ per image
+                    del self._style_grams[next(iter(self._style_grams))]
             found.append(self._style_grams[key])
         return found
 
