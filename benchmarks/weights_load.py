@@ -2,9 +2,10 @@
 
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/weights_load.py [--vgg PATH] [--repeats 3]
 
-Without ``--vgg`` it builds once, cached under ``--cache`` (shared with style_speed.py), a VGG19
-MatConvNet file of the real shapes with random weights, fc6-fc8 head included (~575 MB). Each
-measurement runs in a fresh subprocess and times one call, after the imports (timed apart):
+Without ``--vgg`` it builds once, cached under ``--cache`` (``machine.random_vgg19``, shared
+with the other benchmarks), a VGG19 MatConvNet file of the real shapes with random weights,
+fc6-fc8 head included (~575 MB). Each measurement runs in a fresh subprocess and times one
+call, after the imports (timed apart):
 
 * ``mat read``: ``matconvnet.read_layers`` on the file;
 * ``first load``: ``weights.load`` with an empty cache folder (reads the file, hashes it,
@@ -28,35 +29,18 @@ import tempfile
 import time
 from typing import Sequence
 
+import machine
+
 OUTPUTS = ("relu4_2", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vgg", help="MatConvNet VGG19 .mat; default: a cached random one")
-    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "tf1cnn_bench"))
+    parser.add_argument("--cache", default=machine.CACHE)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--worker", choices=("mat", "load"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def build_vgg(cache: str) -> str:
-    """Path of a full-size random-weight VGG19 .mat with its fc6-fc8 head, built once."""
-    path = os.path.join(cache, "vgg19-random-head.mat")
-    if os.path.exists(path):
-        return path
-    import numpy as np
-    from tf1cnn.style_transfer import matconvnet, vgg
-    os.makedirs(cache, exist_ok=True)
-    rng = np.random.default_rng(1)
-    head = [(name, rng.standard_normal(shape, dtype=np.float32) * 0.01,
-             np.zeros(shape[3], np.float32))
-            for name, shape in (("fc6", (7, 7, 512, 4096)), ("fc7", (1, 1, 4096, 4096)),
-                                ("fc8", (1, 1, 4096, 1000)))]
-    print(f"building {path} (once)", flush=True)
-    matconvnet.write_layers(path + ".part", vgg.random_layers(19), layout="new", head=head)
-    os.replace(path + ".part", path)
-    return path
 
 
 def worker(kind: str, path: str) -> None:
@@ -85,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker:
         worker(args.worker, args.vgg)
         return 0
-    path = args.vgg or build_vgg(args.cache)
+    path = args.vgg or machine.random_vgg19(args.cache)
     cache = tempfile.mkdtemp(prefix="tf1cnn_weight_cache_")
     load_before = os.getloadavg()[0]
     runs: dict[str, list[dict]] = {"mat read": [], "first load": [], "cache hit": []}
