@@ -12,8 +12,7 @@ the content (or as a style image). The steps, in order:
    error rather than a silent guess;
 4. ``blend`` softens the boundaries over a few pixels, keeping a sum of 1 per pixel;
 5. ``layer_masks`` averages the weights down to each layer's resolution on the network's
-   own pooling grid, ready for ``losses.guided_style_loss``; ``masses`` gives each region's
-   size there, by which a style region's guided Gram matrix is divided to make its target.
+   own pooling grid, ready for ``losses.guided_style_loss`` and ``losses.guided_target``.
 """
 from __future__ import annotations
 
@@ -152,13 +151,6 @@ def layer_masks(weights: np.ndarray, layers: Sequence[Layer], height: int, width
             mask = _average_pool(mask, *layer.pool_size)
         result[layer.name] = mask.astype(np.float32)
     return result
-
-
-def masses(layer_mask: np.ndarray) -> np.ndarray:
-    """Each region's size on one layer, sum of m^2 over positions [R]: a guided Gram matrix
-    sums m^2 f f^T, so this is the count of pixels it sums over."""
-    mask = np.asarray(layer_mask, np.float64)
-    return np.sum(mask.reshape(-1, mask.shape[-1]) ** 2, axis=0)
 
 
 def _nearest(image: np.ndarray, height: int, width: int) -> np.ndarray:
