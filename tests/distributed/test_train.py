@@ -144,7 +144,9 @@ def test_one_task_per_process_from_flags_and_tf_config_and_a_chief_rejoins(cli, 
         dict(config, task={"type": "worker", "index": 0}))})
     chief_env = {"TF_CONFIG": json.dumps(dict(config, task={"type": "chief", "index": 0}))}
     chief_task = cli("train", *common, env=chief_env)
-    chief_task.wait_for(r"global_step=(8|9|10|11)00/")
+    # Any logged step from 800 to 5999: a line can be skipped when the other worker's updates
+    # race past a multiple of --log-every, so no narrower window is sure to appear.
+    chief_task.wait_for(r"global_step=([89]\d\d|[1-5]\d\d\d)/")
     chief_task.kill()
     before = int(other.wait_for(r"job=worker task=1 pid=\d+ global_step=(\d+)").group(1))
     saved = int(re.search(r"model\.ckpt-(\d+)",
