@@ -26,7 +26,7 @@ from . import losses
 
 def _target(name: str, shape) -> tuple[tf.Variable, tf.Tensor, tf.Operation]:
     """A float32 Variable outside every checkpoint, with a placeholder and an op that load it."""
-    variable = tf.compat.v1.Variable(np.zeros(shape, np.float32), trainable=False, name=name,
+    variable = tf.compat.v1.Variable(tf.zeros(shape), trainable=False, name=name,
                                      collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
     value = tf.compat.v1.placeholder(tf.float32, shape, f"{name}_value")
     return variable, value, variable.assign(value)
