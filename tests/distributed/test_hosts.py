@@ -113,7 +113,8 @@ def test_a_partitioned_ps_ends_every_task_and_a_rerun_resumes(hosts, tmp_path):
     cluster = Cluster(hosts, tmp_path, "--last-step", "1000000", "--log-every", "100",
                       "--checkpoint-every", "100", "--timeout", str(timeout))
     tasks = cluster.start_all()
-    tasks["chief"].wait_for(r"job=worker task=0 pid=\d+ global_step=(3|4|5|6|7)00/")
+    # any logged step from 300 on: racing updates can skip every line of a narrower window
+    tasks["chief"].wait_for(r"job=worker task=0 pid=\d+ global_step=([3-9]\d\d|\d{4,})/")
     cluster.net.cut("ps")
     cut = time.monotonic()
     exited = {}
