@@ -100,6 +100,16 @@ def guided_gram_matrix(features: tf.Tensor, mask) -> tf.Tensor:
     return gram_matrix(features * mask)
 
 
+def guided_gram_matrices(features: tf.Tensor, masks: tf.Tensor) -> tf.Tensor:
+    """Every region's guided Gram matrix at once: [R, channels, channels] for features
+    [1, h, w, channels] and masks [h, w, R], R known only when the graph runs."""
+    channels = features.shape[-1]
+    masks = tf.convert_to_tensor(masks, dtype=features.dtype)
+    weighted = features[0][:, :, None, :] * masks[:, :, :, None]  # [h, w, R, channels]
+    flat = tf.reshape(weighted, [-1, tf.shape(masks)[2], channels])
+    return tf.einsum("prn,prm->rnm", flat, flat)
+
+
 def guided_style_loss(features: tf.Tensor, masks, target_grams: Sequence,
                       layer_weight: float = 1.0) -> tf.Tensor:
     """The style loss of one layer over regions: ``masks`` [h, w, R] (the layer's masks),

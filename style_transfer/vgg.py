@@ -138,16 +138,10 @@ def random_layers(depth: int = 19, width_divisor: int = 1, seed: int = 0) -> lis
     return layers
 
 
-def receptive_radius(layers: Sequence[Layer], name: str | None = None) -> int:
-    """How far, in input pixels along a row or column, an input pixel can be from the pooling
-    footprint of a position of layer ``name`` (the last layer when None) and still affect it.
-
-    A position of a layer with total stride S averages (or maxes) an S x S footprint of the
-    input; each k x k convolution before it widens that by k // 2 positions of its own, that is
-    k // 2 * (its stride) input pixels, on every side. So from any one pixel of the footprint
-    the receptive field reaches C + S - 1, C the sum of those widenings: for VGG19's relu5_1,
-    C = 2*1 + 2*2 + 4*4 + 4*8 + 1*16 = 70 and S = 16, so 85 pixels.
-    """
+def _reach(layers: Sequence[Layer], name: str | None) -> tuple[int, int]:
+    """(C, S) at layer ``name`` (the last layer when None): S its total stride in input pixels,
+    C the sum over the convolutions before it of k // 2 times their own stride, how far the
+    convolutions widen a position's pooling footprint on every side, in input pixels."""
     stride, widening = 1, 0
     for layer in layers:
         if layer.kind == "conv":
@@ -160,4 +154,39 @@ def receptive_radius(layers: Sequence[Layer], name: str | None = None) -> int:
         if name is not None:
             raise UsageError(f"unknown layer name {name}; this network has "
                              f"{', '.join(layer.name for layer in layers)}")
+    return widening, stride
+
+
+def strides(layers: Sequence[Layer]) -> dict[str, int]:
+    """Each layer's total stride: how many input pixels one of its positions steps over."""
+    result, stride = {}, 1
+    for layer in layers:
+        if layer.kind == "pool":
+            stride *= layer.pool_size[0]
+        result[layer.name] = stride
+    return result
+
+
+def receptive_radius(layers: Sequence[Layer], name: str | None = None) -> int:
+    """How far, in input pixels along a row or column, an input pixel can be from the pooling
+    footprint of a position of layer ``name`` (the last layer when None) and still affect it.
+
+    A position of a layer with total stride S averages (or maxes) an S x S footprint of the
+    input; each k x k convolution before it widens that by k // 2 positions of its own, that is
+    k // 2 * (its stride) input pixels, on every side. So from any one pixel of the footprint
+    the receptive field reaches C + S - 1, C the sum of those widenings: for VGG19's relu5_1,
+    C = 2*1 + 2*2 + 4*4 + 4*8 + 1*16 = 70 and S = 16, so 85 pixels.
+    """
+    widening, stride = _reach(layers, name)
     return widening + stride - 1
+
+
+def halo(layers: Sequence[Layer], name: str | None = None) -> int:
+    """The margin a tile needs around its interior so that the features of layer ``name`` (the
+    last layer when None) at the interior's positions equal the untiled network's: the
+    widening C of ``receptive_radius``, rounded up to the stride S at that layer so that a
+    tile's window starts on the pooling grid. Every input pixel that reaches a position lies
+    within C of the position's footprint, and a window edge farther than C from the interior
+    cannot be felt there: 80 pixels for VGG19's relu5_1 (C = 70, S = 16), 64 for VGG16's."""
+    widening, stride = _reach(layers, name)
+    return -(-widening // stride) * stride

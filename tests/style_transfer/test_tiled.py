@@ -1,0 +1,208 @@
+"""Tiled evaluation: the same loss and gradient as the untiled network, tile by tile."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf1cnn.style_transfer import losses, masks, tiled, tiles, vgg
+
+DEFAULT = ("relu4_2", ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"))
+SHALLOW = ("relu2_2", ("relu1_1", "relu2_1", "relu3_1"))
+DEEP = ("relu4_2", ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1", "relu5_4"))
+WEIGHTS = (0.01, 1.0, 0.3)  # content, style, tv
+
+
+def float64(layers):
+    return [dataclasses.replace(layer, weights=layer.weights.astype(np.float64),
+                                bias=layer.bias.astype(np.float64))
+            if layer.kind == "conv" else layer for layer in layers]
+
+
+class Problem:
+    """One objective computed both ways in one float64 graph: untiled with the pure loss
+    functions, and by a ``TiledEvaluator`` with tiles of ``size``."""
+
+    def __init__(self, depth, pooling, content_layer, style_layers, height, width, size,
+                 regions=None, blend=(1.0,)):
+        rng = np.random.default_rng(depth + height)
+        layers = vgg.trunk(float64(vgg.random_layers(depth, 16, seed=depth)),
+                           (content_layer, *style_layers))
+        self.layer_weights = np.linspace(1.0, 2.0, len(style_layers)) / len(style_layers)
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            network = vgg.VGG(layers, pooling)
+            self.image = tf.compat.v1.placeholder(tf.float64, [1, height, width, 3])
+            ends = network(self.image)
+            self.picture = tf.compat.v1.placeholder(tf.float64, [1, None, None, 3])
+            picture_ends = network(self.picture, "targets")
+            self.content_target = picture_ends[content_layer]
+            self.guided = regions is not None
+            self.masks = [tf.compat.v1.placeholder(tf.float64, [None, None, None])
+                          for _ in style_layers]
+            if self.guided:
+                self.target_grams = [
+                    losses.guided_gram_matrices(picture_ends[name], mask)
+                    for name, mask in zip(style_layers, self.masks)]
+            else:
+                self.target_grams = [losses.gram_matrix(picture_ends[name])
+                                     for name in style_layers]
+            self.content_value = tf.compat.v1.placeholder(tf.float64, ends[content_layer].shape)
+            self.grams_value = [[tf.compat.v1.placeholder(tf.float64, [None, None])
+                                 for _ in style_layers]
+                                for _ in range(regions if self.guided else len(blend))]
+            self.regions = [tf.compat.v1.placeholder(tf.float64, [None, None, regions])
+                            for _ in style_layers]
+            content = losses.content_loss(ends[content_layer], self.content_value)
+            if self.guided:
+                style = tf.add_n([
+                    losses.guided_style_loss(ends[name], region_masks,
+                                             [grams[index] for grams in self.grams_value],
+                                             weight)
+                    for index, (name, region_masks, weight) in enumerate(
+                        zip(style_layers, self.regions, self.layer_weights))])
+            else:
+                style = losses.blended_style_loss([ends[name] for name in style_layers],
+                                                  self.grams_value, self.layer_weights, blend)
+            tv = losses.total_variation_loss(self.image)
+            self.losses = {"content": content, "style": style, "tv": tv,
+                           "total": losses.total_loss(content, style, tv, *WEIGHTS)}
+            self.gradient = tf.gradients(self.losses["total"], self.image)[0]
+            self.tile_network = tiled.TileNetwork(network, content_layer, style_layers, 3,
+                                                  guided=self.guided)
+            variable = tf.compat.v1.Variable(tf.zeros([1, height, width, 3], tf.float64))
+            self.tiled = tiled.TiledEvaluator(self.tile_network, variable, size, WEIGHTS,
+                                              self.layer_weights, blend)
+        self.session = tf.compat.v1.Session(graph=self.graph)
+        self.rng, self.layers, self.pooling = rng, layers, pooling
+        self.style_layers, self.size = style_layers, size
+        self.height, self.width, self.blend = height, width, blend
+
+    def layer_masks(self, weights):
+        found = masks.layer_masks(weights, self.layers, *weights.shape[:2], self.pooling)
+        return [found[name].astype(np.float64) for name in self.style_layers]
+
+    def load(self, content, styles, content_weights=None):
+        """Targets computed untiled (fed to the reference) and tiled (given to the evaluator);
+        the two agree first."""
+        features = self.session.run(self.content_target, {self.picture: content[None]})
+        tiled_features, _ = self.tile_network.forward(self.session, content, self.size,
+                                                      grams=False)
+        np.testing.assert_allclose(tiled_features, features, rtol=1e-9, atol=1e-9)
+        feed = {self.content_value: features}
+        if self.guided:
+            layer_masks = self.layer_masks(content_weights)
+            targets = []
+            for region, style in enumerate(styles):
+                region_masks = self.layer_masks(content_weights[:, :, region:region + 1])
+                found = self.session.run(self.target_grams, {
+                    self.picture: style[None], **dict(zip(self.masks, region_masks))})
+                _, tiled_found = self.tile_network.forward(self.session, style, self.size,
+                                                           content=False,
+                                                           layer_masks=region_masks)
+                for a, b in zip(found, tiled_found):
+                    np.testing.assert_allclose(b, a, rtol=1e-9)
+                targets.append([gram[0] / np.square(m).sum()
+                                for gram, m in zip(found, region_masks)])
+            feed.update(dict(zip(self.regions, layer_masks)))
+            feed.update({placeholder: grams[index] for grams, placeholders in
+                         zip(targets, self.grams_value)
+                         for index, placeholder in enumerate(placeholders)})
+            self.tiled.load(features, targets, layer_masks)
+        else:
+            targets = []
+            for style in styles:
+                found = self.session.run(self.target_grams, {self.picture: style[None]})
+                _, tiled_found = self.tile_network.forward(self.session, style, self.size,
+                                                           content=False)
+                for a, b in zip(found, tiled_found):
+                    np.testing.assert_allclose(b[0], a, rtol=1e-9)
+                targets.append(found)
+            feed.update({placeholder: gram for grams, placeholders in
+                         zip(targets, self.grams_value)
+                         for gram, placeholder in zip(grams, placeholders)})
+            self.tiled.load(features, targets)
+        self.feed = feed
+
+    def both(self, image):
+        untiled = self.session.run([self.losses, self.gradient],
+                                   {self.image: image, **self.feed})
+        return untiled, self.tiled.evaluate(self.session, image)
+
+    def random(self, scale=60.0):
+        return self.rng.uniform(-scale, scale, (self.height, self.width, 3))
+
+
+def assert_same(untiled, tiled_result, loss_tolerance=1e-9, gradient_tolerance=1e-9):
+    (losses_a, gradient_a), (losses_b, gradient_b) = untiled, tiled_result
+    for name in ("total", "content", "style", "tv"):
+        assert losses_b[name] == pytest.approx(losses_a[name], rel=loss_tolerance), name
+    error = np.abs(gradient_b - gradient_a).max() / np.abs(gradient_a).max()
+    assert error <= gradient_tolerance, error
+
+
+@pytest.mark.parametrize("depth, pooling, chosen, size", [
+    (19, "avg", DEFAULT, 64),
+    (19, "max", DEFAULT, 48),
+    (16, "avg", DEFAULT, 64),
+    (16, "max", SHALLOW, 32),
+    (19, "avg", DEEP, 32),
+    (19, "avg", DEFAULT, 16),  # tiles far smaller than the halo of 80
+])
+def test_tiled_loss_and_gradient_equal_the_untiled_ones(depth, pooling, chosen, size):
+    problem = Problem(depth, pooling, *chosen, 203, 317, size)
+    assert problem.tiled.tile_count > 4
+    problem.load(problem.random(), [problem.random()])
+    assert_same(*problem.both(problem.random()[None]))
+
+
+def test_tiled_is_exact_near_convergence_where_the_gram_difference_cancels():
+    problem = Problem(19, "avg", *DEFAULT, 99, 141, 32)
+    target = problem.random()
+    problem.load(target, [target])
+    near = target + problem.rng.normal(0, 1e-3, target.shape)
+    untiled, tiled_result = problem.both(near[None])
+    assert untiled[0]["style"] < 1e-6 * problem.both(problem.random()[None])[0][0]["style"]
+    assert_same(untiled, tiled_result, 1e-7, 1e-7)
+
+
+def test_tiled_blends_several_styles():
+    problem = Problem(19, "avg", *DEFAULT, 77, 90, 32, blend=(0.25, 0.75))
+    problem.load(problem.random(), [problem.random(), problem.random()])
+    assert_same(*problem.both(problem.random()[None]))
+
+
+def test_tiled_guided_styles_by_region():
+    problem = Problem(19, "avg", *DEFAULT, 96, 120, 32, regions=2)
+    weights = np.zeros((96, 120, 2))
+    weights[:, :50, 0] = 1.0
+    weights[:, 50:, 1] = 1.0
+    weights = masks.blend(weights, 6.0).astype(np.float64)
+    problem.load(problem.random(), [problem.random(), problem.random()], weights)
+    assert_same(*problem.both(problem.random()[None]))
+
+
+def test_tiles_cover_every_pixel_once_and_windows_start_on_the_grid():
+    covered = np.zeros((203, 317), int)
+    for tile in tiles.grid(203, 317, 48, 80, 16):
+        covered[tile.top:tile.bottom, tile.left:tile.right] += 1
+        assert tile.window_top % 16 == 0 and tile.window_left % 16 == 0
+        assert tile.window_top == max(0, tile.top - 80)
+        assert tile.window_bottom == min(203, tile.bottom + 80)
+        top, bottom, left, right = tile.interior
+        assert (bottom - top, right - left) == (tile.bottom - tile.top, tile.right - tile.left)
+    assert (covered == 1).all()
+    assert tiles.count(203, 317, 48) == len(list(tiles.grid(203, 317, 48, 80, 16))) == 5 * 7
+    assert tiles.window_size(203, 317, 48, 80) == (203, 208)
+    with pytest.raises(ValueError, match="multiples"):
+        list(tiles.grid(10, 10, 20, 8, 16))
+
+
+def test_halo_is_the_widening_rounded_up_to_the_stride():
+    assert vgg.halo(vgg.random_layers(19, 16), "relu5_1") == 80
+    assert vgg.halo(vgg.random_layers(16, 16), "relu5_1") == 64
+    assert vgg.halo(vgg.random_layers(19, 16), "relu3_1") == 12  # 2 + 4 + 4 = 10, stride 4
+    assert vgg.halo(vgg.random_layers(19, 16), "relu5_4") == 128  # 70 + 3 * 16 = 118
+    assert vgg.strides(vgg.random_layers(19, 16))["relu4_2"] == 8
