@@ -67,9 +67,14 @@ def _run(config: StyleConfig) -> int:
     init_file = images.read_rgb(config.init, "initial") if config.init not in INITS else None
     network = weights.load(config.vgg, (config.content_layer, *config.style_layers))
     layers = network.layers
-    memory.check_memory(layers, config.height, config.width, config.optimizer,
-                        config.style_scale, config.lbfgs_corrections)
-    with engine.Engine(layers, config) as style_engine:
+    levels = config.levels()
+    tiles = memory.plan(layers, levels,
+                        memory.parse_size(config.max_memory) if config.max_memory else None)
+    for index, (level, size) in enumerate(zip(levels, tiles)):
+        if size:
+            print(memory.describe(layers, level, size, f"level {index + 1}/{len(levels)}"),
+                  flush=True)
+    with engine.Engine(layers, config, tiles) as style_engine:
         for index, (path, out) in enumerate(zip(contents, outs)):
             if len(contents) > 1:
                 print(f"content {index + 1}/{len(contents)}: {path} -> {out}", flush=True)

@@ -58,6 +58,10 @@ class StyleConfig:
     learning_rate: float = option(2.0, "Adam learning rate")
     lbfgs_corrections: int = option(  # SciPy's default
         10, "L-BFGS: curvature pairs kept (memory: 16 bytes per pixel value and pair)")
+    max_memory: str = option(
+        "", "memory for the optimisation beyond the TensorFlow runtime and weights (binary "
+            "units: 6G, 6GiB, 512M); a level that does not fit is evaluated exactly in tiles. "
+            "Default: what the machine has free, less the runtime and 1 GiB", metavar="SIZE")
     tolerance: float = option(
         0.0, "stop when the relative change of the loss from one step to the next falls to this "
              "(adam and lbfgs); 0 never stops early")
@@ -150,6 +154,9 @@ class StyleConfig:
                                  f"got {getattr(self, name)!r}")
         if self.content and self.content_dir:
             raise UsageError("give --content or --content-dir, not both")
+        if self.max_memory:
+            from .memory import parse_size
+            parse_size(self.max_memory)
         smallest = min(self.levels()[0].height, self.levels()[0].width)
         if smallest < MIN_LEVEL_SIDE:
             raise UsageError(f"--scales {self.scales} makes the coarsest level {smallest} "
@@ -227,11 +234,12 @@ class StyleConfig:
         Paths are left out (the caller adds the inputs' content hashes, images and masks;
         ``init`` is kept when it is a keyword, ``region_style`` as written), and so are
         ``iterations`` and ``checkpoint_every``, so a finished run can be extended, and
-        ``preserve_colors``, which only changes how the result is written.
+        ``preserve_colors``, which only changes how the result is written, and ``max_memory``,
+        which only changes whether a level is evaluated in tiles (exactly the same objective).
         """
         skip = {"content", "content_dir", "style", "output_dir", "vgg", "iterations",
                 "checkpoint_every", "preserve_colors", "content_mask", "style_mask",
-                "coarse_style"}
+                "coarse_style", "max_memory"}
         if self.init not in INITS:
             skip.add("init")
         return {f.name: _plain(getattr(self, f.name))

@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import tensorflow as tf
 
-from . import colour, controls, images, lbfgs, losses, masks, memory, runtime, vgg
+from . import colour, controls, images, lbfgs, losses, masks, memory, runtime, tiled, vgg
 from .config import StyleConfig
 from .errors import OutputError, UsageError
 from .evaluator import ContentTerm, Evaluator, GuidedStyleTerm, StyleTerm, TVTerm
@@ -107,12 +107,20 @@ def initial_image(content: np.ndarray, config: StyleConfig,
                   picture: np.ndarray | None = None) -> np.ndarray:
     """The mean-subtracted start: ``picture`` (RGB of the content's size) when given, else
     uniform noise in (-noise_range, noise_range) blended with the content (``init="noise"``)."""
+    mean = np.asarray(config.mean_pixel, np.float32)
     if picture is not None:
-        return (picture - np.asarray(config.mean_pixel)).astype(np.float32)
+        return (picture - mean).astype(np.float32)
     rng = np.random.default_rng(config.seed)
-    noise = rng.uniform(-config.noise_range, config.noise_range, content.shape)
-    centred = content - np.asarray(config.mean_pixel)
-    return (noise * config.noise_ratio + centred * (1.0 - config.noise_ratio)).astype(np.float32)
+    start = np.empty(content.shape, np.float32)
+    # Row by row in bands of about 2^20 values, so that the float64 temporaries stay small
+    # at 8K; the noise is the same stream as one draw of the whole image.
+    rows = max(1, 2**20 // max(1, content[0].size))
+    for top in range(0, content.shape[0], rows):
+        band = content[top:top + rows]
+        noise = rng.uniform(-config.noise_range, config.noise_range, band.shape)
+        start[top:top + rows] = noise * config.noise_ratio + \
+            (band - np.asarray(config.mean_pixel)) * (1.0 - config.noise_ratio)
+    return start
 
 
 class Pixels:
@@ -155,10 +163,15 @@ def relative_change(before: float, after: float) -> float:
 
 
 class _Level:
-    """One level's part of the graph: image Variable, evaluator, optimiser ops and Saver."""
+    """One level's part of the graph: image Variable, evaluator, optimiser ops and Saver.
 
-    def __init__(self, index: int, network: vgg.VGG, config: StyleConfig, pixels: Pixels):
-        self.index, self.config = index, config
+    A tiled level (``tile``: the interior size of its tiles) evaluates through the engine's
+    shared ``tile_network``; its targets are numpy arrays, and Adam applies a gradient fed in
+    (``gradient_in``) rather than one computed in the same ``session.run``."""
+
+    def __init__(self, index: int, network: vgg.VGG, config: StyleConfig, pixels: Pixels,
+                 tile_network: tiled.TileNetwork | None = None, tile: int | None = None):
+        self.index, self.config, self.tile = index, config, tile
         self.shape = (1, config.height, config.width, pixels.channels)
         sizes = vgg.shapes(network.layers, config.height, config.width)
         scope = f"level{index}"
@@ -170,26 +183,20 @@ class _Level:
                            trainable=False)
             self.step = tf.compat.v1.get_variable("global_step", [], **counter)
             self.evaluations = tf.compat.v1.get_variable("evaluations", [], **counter)
-            self.content = ContentTerm(config.content_layer, sizes[config.content_layer],
-                                       config.content_weight)
-            if config.content_mask:
-                self.style = GuidedStyleTerm(
-                    config.style_layers, [sizes[name] for name in config.style_layers],
-                    config.style_layer_weights,
-                    [style is not None for _, style in config.region_styles()],
-                    config.style_weight)
+            if tile:
+                self.evaluator = tiled.TiledEvaluator(
+                    tile_network, self.image, tile,
+                    (config.content_weight, config.style_weight, config.tv_weight),
+                    config.style_layer_weights, config.blend_weights())
+                self.gradient_in = tf.compat.v1.placeholder(tf.float32, self.shape, "gradient")
+                gradient = self.gradient_in
             else:
-                self.style = StyleTerm(config.style_layers,
-                                       [sizes[name][2] for name in config.style_layers],
-                                       config.style_layer_weights, config.blend_weights(),
-                                       config.style_weight)
-            self.evaluator = Evaluator(network, self.image,
-                                       [self.content, self.style, TVTerm(config.tv_weight)],
-                                       pixels.to_network)
+                self._untiled(network, config, sizes, pixels)
+                gradient = self.evaluator.gradient
             state = [self.image, self.step, self.evaluations]
             if config.optimizer == "adam":
                 adam = tf.compat.v1.train.AdamOptimizer(config.learning_rate)
-                self.train = adam.apply_gradients([(self.evaluator.gradient, self.image)],
+                self.train = adam.apply_gradients([(gradient, self.image)],
                                                   global_step=self.step)
                 state += adam.variables()
             self.accepted = [tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape)
@@ -202,6 +209,38 @@ class _Level:
         names = {v.op.name.replace(scope + "/", ""): v for v in state}
         self.saver = tf.compat.v1.train.Saver(names, max_to_keep=3)
 
+    def _untiled(self, network: vgg.VGG, config: StyleConfig, sizes, pixels: Pixels) -> None:
+        """The evaluator of the whole image in one pass, with its targets as graph Variables."""
+        self.content = ContentTerm(config.content_layer, sizes[config.content_layer],
+                                   config.content_weight)
+        if config.content_mask:
+            self.style = GuidedStyleTerm(
+                config.style_layers, [sizes[name] for name in config.style_layers],
+                config.style_layer_weights,
+                [style is not None for _, style in config.region_styles()],
+                config.style_weight)
+        else:
+            self.style = StyleTerm(config.style_layers,
+                                   [sizes[name][2] for name in config.style_layers],
+                                   config.style_layer_weights, config.blend_weights(),
+                                   config.style_weight)
+        self.evaluator = Evaluator(network, self.image,
+                                   [self.content, self.style, TVTerm(config.tv_weight)],
+                                   pixels.to_network)
+
+    def load(self, session: tf.compat.v1.Session, content_features: np.ndarray,
+             style_targets: Sequence, layer_masks: Sequence[np.ndarray] | None = None) -> None:
+        """The targets of one content image: its features on the content layer, and per style
+        image its Gram matrices (or, with ``layer_masks``, per region its guided targets)."""
+        if self.tile:
+            self.evaluator.load(content_features, style_targets, layer_masks)
+            return
+        self.content.load(session, content_features)
+        if layer_masks is None:
+            self.style.load(session, style_targets)
+        else:
+            self.style.load(session, layer_masks, style_targets)
+
     def due(self, step: int) -> bool:
         return step % self.config.checkpoint_every == 0 or step == self.config.iterations
 
@@ -209,9 +248,16 @@ class _Level:
 class Engine:
     """One graph and Session for the levels of ``config``; runs content images one by one."""
 
-    def __init__(self, layers: Sequence[Layer], config: StyleConfig):
+    def __init__(self, layers: Sequence[Layer], config: StyleConfig,
+                 tiles: Sequence[int | None] | None = None):
+        """``tiles[k]``: level k's tile size (interior pixels, a multiple of the network's
+        stride; see ``memory.plan``), or None to evaluate that level in one pass."""
         self.config = config
         self.levels = config.levels()
+        self.tiles = list(tiles or [None] * len(self.levels))
+        if len(self.tiles) != len(self.levels):
+            raise ValueError(f"{len(self.levels)} levels need as many tile sizes, "
+                             f"got {len(self.tiles)}")
         self.mean = np.asarray(config.mean_pixel, np.float32)
         self.pixels = Pixels(config)
         self.graph = tf.Graph()
@@ -227,8 +273,11 @@ class Engine:
                                   for _ in config.style_layers]
             self._region_grams = [losses.guided_target(end_points[name], mask)
                                   for name, mask in zip(config.style_layers, self._region_masks)]
-            self._levels = [_Level(k, network, level, self.pixels)
-                            for k, level in enumerate(self.levels)]
+            self._tile_network = tiled.TileNetwork(
+                network, config.content_layer, config.style_layers, self.pixels.channels,
+                bool(config.content_mask), self.pixels.to_network) if any(self.tiles) else None
+            self._levels = [_Level(k, network, level, self.pixels, self._tile_network, tile)
+                            for k, (level, tile) in enumerate(zip(self.levels, self.tiles))]
             self._initialize = tf.compat.v1.local_variables_initializer()
             self.graph.finalize()  # nothing may add ops while images are optimised
         self.session = runtime.new_session(self.graph, config=runtime.session_config())
@@ -269,7 +318,7 @@ class Engine:
             key = (hashlib.sha256(np.ascontiguousarray(style).tobytes()).hexdigest(), level)
             if key not in self._style_grams:
                 fitted = images.fit(style, *size)
-                grams = self.session.run(self._grams, {self._picture: [fitted - self.mean]})
+                grams = self._forward(fitted, level, content=False)[1]
                 style_sizes = vgg.shapes(self._layers, *size)
                 # A style image of another size sums its Gram matrices over more or fewer
                 # pixels; rescaled to the result's pixel count, the loss compares like with like.
@@ -296,14 +345,38 @@ class Engine:
             fitted = images.fit(styles[index], *size)
             weights = prepared.style_weights(index, styles[index], *size)[:, :, region:region + 1]
             layer = masks.layer_masks(weights, self._layers, *size, config.pooling)
+            layer = [layer[name] for name in config.style_layers]
+            if self.tiles[level]:
+                _, grams = self._forward(fitted, level, content=False, layer_masks=layer)
+                found.append([np.divide(gram[0], np.square(mask).sum(dtype=np.float64))
+                              if mask.any() else np.zeros_like(gram[0])
+                              for gram, mask in zip(grams, layer)])
+                continue
             feed = {self._picture: [fitted - self.mean]}
-            feed.update({placeholder: layer[name][:, :, 0] for placeholder, name in
-                         zip(self._region_masks, config.style_layers)})
+            feed.update({placeholder: mask[:, :, 0] for placeholder, mask in
+                         zip(self._region_masks, layer)})
             found.append(self.session.run(self._region_grams, feed))
         return found
 
-    def content_features(self, content: np.ndarray) -> np.ndarray:
-        return self.session.run(self._content_features, {self._picture: [content - self.mean]})
+    def content_features(self, content: np.ndarray, level: int) -> np.ndarray:
+        """The content layer's features [1, h, w, N] of ``content`` at ``level``'s size."""
+        return self._forward(content, level, grams=False)[0]
+
+    def _forward(self, picture: np.ndarray, level: int, content: bool = True,
+                 grams: bool = True, layer_masks=None) -> tuple:
+        """(content features, style Gram matrices) of an RGB picture: in one pass, or tile by
+        tile for a tiled level (Gram matrices summed in float64; guided ones [R, N, N])."""
+        centred = picture - self.mean
+        if self.tiles[level]:
+            features, found = self._tile_network.forward(self.session, centred,
+                                                         self.tiles[level], content, grams,
+                                                         layer_masks)
+            if found is not None and layer_masks is None:
+                found = [gram[0] for gram in found]
+            return features, found
+        fetches = [self._content_features if content else [],
+                   self._grams if grams else []]
+        return tuple(self.session.run(fetches, {self._picture: [centred]}))
 
 
 class StyleRun:
@@ -336,19 +409,21 @@ class StyleRun:
             level = self.engine._levels[index]
             config, folder = level.config, self.folders[index]
             fitted = images.fit(prepared.content, config.height, config.width)
-            level.content.load(self.session, self.engine.content_features(fitted))
+            features = self.engine.content_features(fitted, index)
             styles = prepared.styles_at(index, levels)
             if config.content_mask:
                 weights = prepared.content_weights(config.height, config.width)
                 layer = masks.layer_masks(weights, self.engine._layers, config.height,
                                           config.width, config.pooling)
-                level.style.load(self.session, [layer[name] for name in config.style_layers],
-                                 self.engine.region_grams(prepared, styles, index))
+                level.load(self.session, features,
+                           self.engine.region_grams(prepared, styles, index),
+                           [layer[name] for name in config.style_layers])
             else:
-                level.style.load(self.session, self.engine.style_grams(styles, index))
+                level.load(self.session, features, self.engine.style_grams(styles, index))
             self.session.run(level.reset)
             self._level = level
-            self._chroma = images.fit(prepared.original, config.height, config.width)
+            self._chroma = images.fit(prepared.original, config.height, config.width) \
+                if self.engine.pixels.luminance else None
             resumed = self._restore(level, folder) if self.resume and index == self.first \
                 else None
             if resumed is None:
@@ -407,8 +482,9 @@ class StyleRun:
         optimisation step alone, without the loss fetches, images, summaries and checkpoints
         that :meth:`records` adds at logged steps. Use it while :meth:`records` waits at the
         level's :class:`LevelStart` (the targets and the start image are loaded by then)."""
-        if self._level is None or self._level.config.optimizer != "adam":
-            raise ValueError("adam_step needs an Adam level that records() has started")
+        if self._level is None or self._level.config.optimizer != "adam" or self._level.tile:
+            raise ValueError("adam_step needs an untiled Adam level that records() has "
+                             "started")
         return self._level.train
 
     def save(self) -> tuple[int, np.ndarray] | None:
@@ -447,24 +523,29 @@ class StyleRun:
         config = level.config
         step = self.step
         since, timed = time.perf_counter(), 0
-        fetches = [level.train, level.evaluator.losses]
+        fetches = None if level.tile else [level.train, level.evaluator.losses]
         previous = None
         while step < config.iterations:
             step += 1
             timed += 1
             logged = schedule(step, config.iterations)
             stopped = ""
-            if logged or config.tolerance > 0:
+            if level.tile:  # the losses come with the gradient, tile by tile
+                values, gradient = level.evaluator.evaluate(self.session)
+                self.session.run(level.train, {level.gradient_in: gradient})
+                del gradient  # one image-sized array fewer during the next evaluation
+            elif logged or config.tolerance > 0:
                 _, values = self.session.run(fetches)
                 values = {name: float(v) for name, v in values.items()}
+            else:
+                self.session.run(level.train)
+            if logged or config.tolerance > 0:
                 if previous is not None and \
                         relative_change(previous, values["total"]) <= config.tolerance:
                     stopped = (f"relative loss change "
                                f"{relative_change(previous, values['total']):.3g} "
                                f"<= tolerance {config.tolerance:g}")
                 previous = values["total"]
-            else:
-                self.session.run(level.train)
             checkpointed = level.due(step) or bool(stopped)
             if checkpointed:
                 self._save(level, folder)

@@ -1,10 +1,17 @@
-"""How much memory a style-transfer run needs, and how much this machine has: estimate and probe.
+"""How much memory a style-transfer run needs, and how much this machine has: estimate, plan
+and probe.
 
 The estimate is a model fitted to measured peaks, not a promise: peak resident memory is about
 ``FIXED_BYTES + weights x WEIGHT_COPIES + activations x ACTIVATION_COPIES``, plus L-BFGS's
 history, where *activations* are the float32 outputs of every layer of the trunk for one image
-(``vgg.activation_bytes``). ``check_memory`` refuses a size whose estimate exceeds what the
-system can still hand out, before any graph is built.
+(``vgg.activation_bytes``). The first two terms are the *runtime* (``runtime_bytes``); the rest,
+what the optimisation itself needs, is what a *budget* (``--max-memory``) bounds.
+
+``plan`` picks, for each coarse-to-fine level, one pass when it fits the budget, and otherwise
+the largest tiles that do (:mod:`~style_transfer.tiled`): a tiled level needs the activations
+of one tile's window, and what grows with the whole image (``tiled_bytes``). A level that
+cannot fit even in the smallest tiles is refused with the budget it would need, before any
+graph is built.
 
 The two ``/proc`` probes live here too (shared with the benchmarks): ``available_memory``
 (MemAvailable) and ``peak_resident`` (this process's VmHWM).
@@ -14,10 +21,13 @@ The two ``/proc`` probes live here too (shared with the benchmarks): ``available
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 
-from . import vgg
+import numpy as np
+
+from . import tiles, vgg
 from .errors import UsageError
 from .matconvnet import Layer
 
@@ -35,6 +45,14 @@ ACTIVATION_COPIES = 1.5
 # SciPy's L-BFGS-B keeps 2 x m correction vectors and about 12 more of the image's size in
 # float64 (m = 10 corrections: 32 values), plus float32 copies of the image and its gradient.
 LBFGS_VECTORS_FIXED = 12
+# A tiled level also holds arrays of the whole image: the Variable, the image fetched for an
+# evaluation, its gradient, the picture of a progress record and its clipped copy, counted in
+# float32 RGB images; Adam's two moments are counted apart. Set from measured peaks
+# (benchmarks/tiled_memory.py).
+IMAGE_COPIES = 6
+ADAM_COPIES = 2
+MARGIN = 2**30  # kept free of the default budget
+UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
 def lbfgs_bytes_per_value(corrections: int = 10) -> int:
@@ -56,6 +74,97 @@ def memory_estimate(layers: Sequence[Layer], height: int, width: int, optimizer:
         optimise += lbfgs_bytes_per_value(corrections) * height * width * 3
     style = vgg.activation_bytes(layers, *scaled(height, width, style_scale))
     return int(FIXED_BYTES + WEIGHT_COPIES * vgg.weight_bytes(layers) + max(optimise, style))
+
+
+def runtime_bytes(layers: Sequence[Layer]) -> int:
+    """The part of the estimate that a budget does not cover: TensorFlow and the weights."""
+    return int(FIXED_BYTES + WEIGHT_COPIES * vgg.weight_bytes(layers))
+
+
+def tiled_bytes(layers: Sequence[Layer], height: int, width: int, tile: int,
+                optimizer: str = "adam", style_scale: float = 1.0, corrections: int = 10,
+                content_layer: str = "relu4_2", channels: int = 3) -> int:
+    """Bytes beyond the runtime for a level evaluated in tiles of ``tile`` interior pixels: one
+    window's activations, and the whole image's arrays, optimiser state, content target
+    and style picture."""
+    window = tiles.window_size(height, width, tile, vgg.halo(layers))
+    image = 4 * height * width * 3
+    state = IMAGE_COPIES * image
+    if optimizer == "lbfgs":
+        state += lbfgs_bytes_per_value(corrections) * height * width * channels
+    else:
+        state += ADAM_COPIES * 4 * height * width * channels
+    rows, cols, depth = vgg.shapes(layers, height, width)[content_layer]
+    style = 4 * 3 * int(np.prod(scaled(height, width, style_scale)))
+    return int(ACTIVATION_COPIES * vgg.activation_bytes(layers, *window) + state
+               + 4 * rows * cols * depth + style)
+
+
+def parse_size(text: str) -> int:
+    """Bytes for ``6G``, ``6GiB``, ``512M``, ``1.5g`` or a plain number (binary units)."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?\s*", text, re.IGNORECASE)
+    if not found:
+        raise UsageError(f"--max-memory wants a size such as 6G, 6GiB or 512M, got {text!r}")
+    return int(float(found.group(1)) * UNITS[found.group(2).lower()])
+
+
+def default_budget(layers: Sequence[Layer]) -> int:
+    """What this machine has free, less the runtime and a margin."""
+    return available_memory() - runtime_bytes(layers) - MARGIN
+
+
+def plan(layers: Sequence[Layer], levels: Sequence, budget: int | None = None
+         ) -> list[int | None]:
+    """Per level config (``StyleConfig.levels``), None to evaluate it in one pass, or the
+    largest tile size (a multiple of the trunk's stride) whose estimate fits ``budget`` bytes
+    beyond the runtime (None: ``default_budget``). UsageError, giving the budget it would
+    need, when a level fits not even in the smallest tiles."""
+    given = budget is not None
+    budget = default_budget(layers) if budget is None else budget
+    stride = vgg.strides(layers)[layers[-1].name]
+    found = []
+    for level in levels:
+        height, width = level.height, level.width
+        whole = memory_estimate(layers, height, width, level.optimizer, level.style_scale,
+                                level.lbfgs_corrections) - runtime_bytes(layers)
+        if whole <= budget:
+            found.append(None)
+            continue
+
+        def need(size: int) -> int:
+            return level_bytes(layers, level, size)
+
+        sizes = range(-(-max(height, width) // stride) * stride, 0, -stride)
+        size = next((size for size in sizes if need(size) <= budget), None)
+        if size is None:
+            least = need(stride) + runtime_bytes(layers)
+            have = (f"the budget is {budget / 2**30:.1f} GiB (--max-memory)" if given else
+                    f"{available_memory() / 2**30:.1f} GiB is available")
+            raise UsageError(
+                f"{height}x{width} needs about {least / 2**30:.1f} GiB of memory even in the "
+                f"smallest tiles ({stride}x{stride} pixels), {runtime_bytes(layers) / 2**30:.1f}"
+                f" GiB of it for the runtime, and {have}; "
+                + (f"give --max-memory {need(stride) / 2**30:.1f}G or more, or"
+                   if given else "use") + " a smaller --height/--width"
+                + (" or --optimizer adam" if level.optimizer == "lbfgs" else ""))
+        found.append(size)
+    return found
+
+
+def level_bytes(layers: Sequence[Layer], level, size: int) -> int:
+    """``tiled_bytes`` for a level's config (a ``StyleConfig``)."""
+    return tiled_bytes(layers, level.height, level.width, size, level.optimizer,
+                       level.style_scale, level.lbfgs_corrections, level.content_layer,
+                       1 if level.colour_control == "luminance" else 3)
+
+
+def describe(layers: Sequence[Layer], level, size: int, name: str) -> str:
+    """One line on how a tiled level is evaluated, for the log."""
+    count = tiles.count(level.height, level.width, size)
+    need = level_bytes(layers, level, size)
+    return (f"memory: {name}, {level.height}x{level.width}, in {count} tiles of up to "
+            f"{size}x{size} pixels with a {vgg.halo(layers)}-pixel halo; about "
+            f"{need / 2**30:.1f} GiB beyond the runtime's {runtime_bytes(layers) / 2**30:.1f}")
 
 
 def _proc_kib(path: str, key: str) -> int | None:
@@ -82,20 +191,9 @@ def peak_resident() -> int:
     return _proc_kib("/proc/self/status", "VmHWM") or 0
 
 
-def check_memory(layers: Sequence[Layer], height: int, width: int, optimizer: str = "adam",
-                 style_scale: float = 1.0, corrections: int = 10) -> None:
-    """UsageError, with the estimate, when an optimisation at this size would not fit."""
-    need = memory_estimate(layers, height, width, optimizer, style_scale, corrections)
-    have = available_memory()
-    if need > have:
-        raise UsageError(f"{height}x{width} needs about {need / 2**30:.1f} GiB of memory, and "
-                         f"{have / 2**30:.1f} GiB is available; use a smaller --height/--width"
-                         f"{' or --style-scale' if style_scale > 1 else ''}")
-
-
 if __name__ == "__main__":
     rows, cols = int(sys.argv[1]), int(sys.argv[2])
     trunk = vgg.trunk(vgg.random_layers(19), ["relu5_1"])
     need = memory_estimate(trunk, rows, cols, *sys.argv[3:4])
-    print(f"{rows}x{cols}: about {need / 2**30:.2f} GiB; {available_memory() / 2**30:.1f} GiB "
-          f"available")
+    print(f"{rows}x{cols} in one pass: about {need / 2**30:.2f} GiB; "
+          f"{available_memory() / 2**30:.1f} GiB available")

@@ -127,6 +127,10 @@ BAD_INPUT = {
     "content and content dir": (["--content-dir", "{tmp}"], r"give --content or --content-dir"),
     "missing initial image": (["--init", "{tmp}/start.png"], r"initial image not found: .*start"),
     "too many scales": (["--scales", "4"], r"--scales 4 makes the coarsest level 3 pixels"),
+    "unreadable budget": (["--max-memory", "6x"], r"--max-memory wants a size such as 6G"),
+    "budget below one tile": (["--max-memory", "1K"],
+                              r"even in the smallest tiles \(16x16 pixels\).*the budget is "
+                              r"0\.0 GiB \(--max-memory\); give --max-memory [\d.]+G or more"),
     "lbfgs at an absurd size": (["--optimizer", "lbfgs", "--height", "100000", "--width",
                                  "100000"], r"100000x100000 needs about [\d.]+ GiB"),
 }

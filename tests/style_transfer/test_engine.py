@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tf1cnn.style_transfer import engine, images, memory, runtime, vgg
+from tf1cnn.style_transfer.config import StyleConfig
 from tf1cnn.style_transfer.errors import UsageError
 from tf1cnn.style_transfer.rundir import RunDir
 
@@ -68,12 +69,23 @@ def test_initial_image_is_seeded_noise_blended_with_content(pictures, tiny_confi
     assert noise.min() >= -20 and noise.max() <= 20 and noise.std() > 10
 
 
+def test_initial_noise_drawn_in_bands_is_the_one_draw_of_the_whole_image(tiny_config):
+    content = np.random.default_rng(0).uniform(0, 255, (700, 600, 3)).astype(np.float32)
+    noise = np.random.default_rng(tiny_config.seed).uniform(-20, 20, content.shape)
+    whole = (noise * 0.6 + (content - np.asarray(tiny_config.mean_pixel)) * 0.4)
+    np.testing.assert_array_equal(engine.initial_image(content, tiny_config),
+                                  whole.astype(np.float32))
+
+
 def test_absurd_size_is_refused_with_an_estimate():
     layers = vgg.trunk(vgg.random_layers(19, width_divisor=1), ["relu5_1"])
-    with pytest.raises(UsageError, match=r"^100000x100000 needs about [\d.]+ GiB of memory, and "
-                                         r"[\d.]+ GiB is available; use a smaller"):
-        memory.check_memory(layers, 100_000, 100_000)
-    memory.check_memory(layers, 250, 333)  # the default size fits
+    huge = StyleConfig(height=100_000, width=100_000)
+    with pytest.raises(UsageError, match=r"^100000x100000 needs about [\d.]+ GiB of memory even "
+                                         r"in the smallest tiles \(16x16 pixels\), [\d.]+ GiB of "
+                                         r"it for the runtime, and [\d.]+ GiB is available; use "
+                                         r"a smaller"):
+        memory.plan(layers, [huge])
+    assert memory.plan(layers, StyleConfig(scales=2).levels()) == [None, None]
 
 
 def test_memory_estimate_grows_with_pixels():

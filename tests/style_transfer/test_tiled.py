@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
+import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf1cnn.style_transfer import losses, masks, tiled, tiles, vgg
+from tf1cnn.style_transfer import (cli, engine, exits, images, losses, masks, memory, tiled,
+                                   tiles, vgg)
+from tf1cnn.style_transfer.config import StyleConfig
+from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.style_transfer.rundir import RunDir
 
 DEFAULT = ("relu4_2", ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"))
 SHALLOW = ("relu2_2", ("relu1_1", "relu2_1", "relu3_1"))
@@ -206,3 +212,141 @@ def test_halo_is_the_widening_rounded_up_to_the_stride():
     assert vgg.halo(vgg.random_layers(19, 16), "relu3_1") == 12  # 2 + 4 + 4 = 10, stride 4
     assert vgg.halo(vgg.random_layers(19, 16), "relu5_4") == 128  # 70 + 3 * 16 = 118
     assert vgg.strides(vgg.random_layers(19, 16))["relu4_2"] == 8
+
+
+# Through the engine, in float32 as a run uses it.
+
+SIZE = (100, 130)
+
+
+def engine_pictures(synthetic_image, shape=SIZE):
+    return [images.fit(images.to_rgb(synthetic_image(seed)), *shape) for seed in (1, 2, 3)]
+
+
+def first_evaluation(layers, config, tiles_, pictures, folder, **controls):
+    """(losses, gradient) at a single-level run's initial image, with these tile sizes."""
+    content, *styles = pictures
+    with engine.Engine(layers, config, tiles_) as style_engine:
+        run = style_engine.run(content, styles[:len(config.style)], [RunDir(str(folder))],
+                               **controls)
+        records = run.records()
+        next(records)  # LevelStart: targets and start image are loaded
+        found = style_engine._levels[-1].evaluator.evaluate(style_engine.session)
+        records.close()
+    return found
+
+
+def stripes(shape):
+    mask = np.zeros((*shape, 3), np.float32)
+    mask[:, : shape[1] // 2] = (255, 0, 0)
+    mask[:, shape[1] // 2:] = (0, 0, 255)
+    return mask
+
+
+@pytest.mark.parametrize("changes, controls", [
+    ({}, {}),
+    ({"colour_control": "luminance"}, {}),
+    ({"style": ("a", "b"), "style_blend_weights": (1.0, 3.0), "style_scale": 1.5}, {}),
+    ({"content_mask": "m.png", "region_style": ("red=1", "blue=none")}, {"mask": True}),
+])
+def test_a_tiled_level_evaluates_as_the_untiled_one(tiny_layers, synthetic_image, tmp_path,
+                                                    changes, controls):
+    config = dataclasses.replace(StyleConfig(height=SIZE[0], width=SIZE[1], seed=3,
+                                             tv_weight=0.5, style=("a",)), **changes)
+    pictures = engine_pictures(synthetic_image)
+    if controls:
+        controls = {"content_mask": stripes(SIZE)}
+    plain = first_evaluation(tiny_layers, config, None, pictures, tmp_path / "a", **controls)
+    tiled_ = first_evaluation(tiny_layers, config, [32], pictures, tmp_path / "b", **controls)
+    for name in ("total", "content", "style", "tv"):
+        assert tiled_[0][name] == pytest.approx(plain[0][name], rel=1e-5), name
+    assert np.abs(tiled_[1] - plain[1]).max() / np.abs(plain[1]).max() <= 1e-4
+
+
+def run_to_end(layers, config, tiles_, pictures, folder, resume=False, stop_at=None):
+    """The last Progress and final image of a run; with ``stop_at``, leave at that step and
+    save, as Ctrl-C does."""
+    content, style = pictures[:2]
+    folders = [RunDir(str(folder / f"l{k}")) for k in range(config.scales - 1)] + \
+        [RunDir(str(folder))]
+    with engine.Engine(layers, config, tiles_) as style_engine:
+        run = style_engine.run(content, [style], folders, resume=resume)
+        last = None
+        for record in run.records(lambda step, iterations: True):
+            if isinstance(record, engine.Progress):
+                last = record
+                if stop_at is not None and record.level == config.scales - 1 and \
+                        record.step == stop_at:
+                    run.save()
+                    return last, None
+        return last, record.image
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_tiled_coarse_to_fine_run_follows_the_untiled_one_and_resumes(
+        tiny_layers, synthetic_image, tmp_path, optimizer):
+    config = StyleConfig(height=SIZE[0], width=SIZE[1], seed=3, optimizer=optimizer,
+                         iterations=8, scales=2, coarse_iterations=4, checkpoint_every=100)
+    pictures = engine_pictures(synthetic_image)
+    plain, plain_image = run_to_end(tiny_layers, config, None, pictures, tmp_path / "a")
+    tiled_, tiled_image = run_to_end(tiny_layers, config, [None, 32], pictures, tmp_path / "b")
+    assert tiled_.losses["total"] == pytest.approx(plain.losses["total"], rel=1e-3)
+    assert np.abs(tiled_image - plain_image).mean() < 0.05
+    stopped, _ = run_to_end(tiny_layers, config, [None, 32], pictures, tmp_path / "c",
+                            stop_at=5)
+    resumed, resumed_image = run_to_end(tiny_layers, config, [None, 32], pictures,
+                                        tmp_path / "c", resume=True)
+    assert stopped.step == 5 and resumed.step == 8
+    if optimizer == "adam":  # L-BFGS restarts its curvature history on resume
+        np.testing.assert_allclose(resumed_image, tiled_image, atol=0.05)
+    else:
+        assert resumed.losses["total"] < stopped.losses["total"]
+
+
+# The memory plan and the command line.
+
+def tiny_trunk(tiny_layers):
+    return vgg.trunk(tiny_layers, ["relu4_2", "relu5_1"])
+
+
+def test_the_plan_tiles_only_what_does_not_fit_and_takes_the_largest_tiles_that_do(
+        tiny_layers):
+    layers = tiny_trunk(tiny_layers)
+    levels = StyleConfig(height=800, width=600, scales=2).levels()
+    whole = memory.memory_estimate(layers, 800, 600) - memory.runtime_bytes(layers)
+    budget = memory.level_bytes(layers, levels[1], 128)
+    assert budget < whole
+    assert memory.plan(layers, levels, budget) == [None, 128]
+    assert memory.level_bytes(layers, levels[1], 144) > budget
+    assert memory.plan(layers, levels, whole) == [None, None]
+    least = memory.level_bytes(layers, levels[1], 16)
+    with pytest.raises(UsageError, match=rf"give --max-memory {least / 2**30:.1f}G or more"):
+        memory.plan(layers, levels, least - 1)
+    assert memory.plan(layers, levels, least) == [None, 16]
+
+
+@pytest.mark.parametrize("text, size", [("6G", 6 * 2**30), ("6GiB", 6 * 2**30),
+                                        ("512m", 512 * 2**20), ("1.5g", int(1.5 * 2**30)),
+                                        ("1000", 1000), (" 2 TB ", 2 * 2**40)])
+def test_sizes_are_read_in_binary_units(text, size):
+    assert memory.parse_size(text) == size
+
+
+def test_a_run_over_budget_is_tiled_and_gives_the_untiled_result(tiny_vgg, tiny_layers,
+                                                                 image_files, tmp_path, capsys):
+    content, style = image_files
+    common = ["--vgg", tiny_vgg, "--content", content, "--style", style, "--height", "400",
+              "--width", "400", "--iterations", "2", "--seed", "1"]
+    budget = memory.level_bytes(tiny_trunk(tiny_layers), StyleConfig(height=400, width=400),
+                                64)
+    assert cli.main([*common, "--output-dir", str(tmp_path / "tiled"), "--max-memory",
+                     str(budget)]) == exits.OK
+    out = capsys.readouterr().out
+    assert re.search(r"^memory: level 1/1, 400x400, in 49 tiles of up to 64x64 pixels with a "
+                     r"80-pixel halo; about [\d.]+ GiB beyond the runtime's [\d.]+$", out,
+                     re.MULTILINE), out
+    assert cli.main([*common, "--output-dir", str(tmp_path / "whole")]) == exits.OK
+    assert "memory:" not in capsys.readouterr().out
+    tiled_, whole = (iio.imread(tmp_path / name / "result.png").astype(float)
+                     for name in ("tiled", "whole"))
+    assert np.abs(tiled_ - whole).max() <= 1
