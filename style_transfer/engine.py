@@ -404,38 +404,12 @@ class StyleRun:
     def records(self, schedule: Schedule = is_logged
                 ) -> Iterator[LevelStart | Progress | LevelEnd]:
         """Optimise every level from the first unfinished one, yielding records."""
-        previous, prepared, levels = None, self.controls, len(self.engine.levels)
-        for index in range(self.first, levels):
+        previous = None
+        for index in range(self.first, len(self.engine.levels)):
             level = self.engine._levels[index]
+            resumed = self._start(level, previous)
+            previous = None
             config, folder = level.config, self.folders[index]
-            fitted = images.fit(prepared.content, config.height, config.width)
-            features = self.engine.content_features(fitted, index)
-            styles = prepared.styles_at(index, levels)
-            if config.content_mask:
-                weights = prepared.content_weights(config.height, config.width)
-                layer = masks.layer_masks(weights, self.engine._layers, config.height,
-                                          config.width, config.pooling)
-                level.load(self.session, features,
-                           self.engine.region_grams(prepared, styles, index),
-                           [layer[name] for name in config.style_layers])
-            else:
-                level.load(self.session, features, self.engine.style_grams(styles, index))
-            self.session.run(level.reset)
-            self._level = level
-            self._chroma = images.fit(prepared.original, config.height, config.width) \
-                if self.engine.pixels.luminance else None
-            resumed = self._restore(level, folder) if self.resume and index == self.first \
-                else None
-            if resumed is None:
-                if previous is not None:
-                    picture = images.resize(previous, config.height, config.width)
-                elif self.init_picture is not None:
-                    picture = images.fit(self.init_picture, config.height, config.width)
-                else:
-                    picture = None
-                start = initial_image(fitted, config, picture) + self.engine.mean
-                self.session.run(level.accept, dict(zip(
-                    level.accepted, ([self.engine.pixels.from_picture(start)], 0, 0))))
             yield LevelStart(index, len(self.engine.levels), config.height, config.width,
                              config.iterations, resumed)
             writer = SummaryWriter(folder.summaries)
@@ -446,6 +420,42 @@ class StyleRun:
                 writer.close()
             previous = self.current_image()
             yield LevelEnd(index, len(self.engine.levels), self.step, previous)
+
+    def _start(self, level: _Level, previous: np.ndarray | None) -> int | None:
+        """Load ``level``'s targets and its start: the checkpoint's step when it resumes, else
+        None and the image of the level before (``previous``), the init picture or the noise
+        blend. The image-sized arrays made on the way are freed on return."""
+        prepared, levels, index = self.controls, len(self.engine.levels), level.index
+        config = level.config
+        fitted = images.fit(prepared.content, config.height, config.width)
+        features = self.engine.content_features(fitted, index)
+        styles = prepared.styles_at(index, levels)
+        if config.content_mask:
+            weights = prepared.content_weights(config.height, config.width)
+            layer = masks.layer_masks(weights, self.engine._layers, config.height,
+                                      config.width, config.pooling)
+            level.load(self.session, features, self.engine.region_grams(prepared, styles, index),
+                       [layer[name] for name in config.style_layers])
+        else:
+            level.load(self.session, features, self.engine.style_grams(styles, index))
+        self.session.run(level.reset)
+        self._level = level
+        self._chroma = images.fit(prepared.original, config.height, config.width) \
+            if self.engine.pixels.luminance else None
+        if self.resume and index == self.first:
+            resumed = self._restore(level, self.folders[index])
+            if resumed is not None:
+                return resumed
+        if previous is not None:
+            picture = images.resize(previous, config.height, config.width)
+        elif self.init_picture is not None:
+            picture = images.fit(self.init_picture, config.height, config.width)
+        else:
+            picture = None
+        start = initial_image(fitted, config, picture) + self.engine.mean
+        self.session.run(level.accept, dict(zip(
+            level.accepted, ([self.engine.pixels.from_picture(start)], 0, 0))))
+        return None
 
     def _restore(self, level: _Level, folder) -> int | None:
         latest = runtime.latest_checkpoint(folder.checkpoints)
@@ -554,6 +564,7 @@ class StyleRun:
                 writer.write(step, values, image)
                 yield self._record(level, step, step, values, since, timed, checkpointed,
                                    stopped, image)
+                image = None  # not held through the next step: at 8K it is 400 MB
                 since, timed = time.perf_counter(), 0
             if stopped:
                 return
@@ -600,6 +611,7 @@ class StyleRun:
                     writer.write(step, values, picture)
                     yield self._record(level, step, evaluations, values, since, timed,
                                        checkpointed, stopped, picture)
+                    picture = None  # not held through the next iteration
                     since, timed, handed = time.perf_counter(), 0, step
                 if stopped:
                     return

@@ -98,8 +98,9 @@ def preserve_colors(content: np.ndarray, styled: np.ndarray) -> np.ndarray:
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Round and clip float pixels in [0, 255] to uint8."""
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    """Round and clip float pixels in [0, 255] to uint8 (one float temporary, in place)."""
+    rounded = np.rint(image)
+    return np.clip(rounded, 0, 255, out=rounded).astype(np.uint8)
 
 
 def write_png(path: str | os.PathLike, image: np.ndarray) -> None:

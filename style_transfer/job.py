@@ -108,6 +108,7 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
                     say(f"stopped at step {record.step}: {record.stopped}")
             else:
                 result = record.image
+            record = None  # its image is not held through the next step (400 MB at 8K)
     except KeyboardInterrupt as stop:  # Ctrl-C, or a signal through stops.graceful
         saved = run.save()
         if saved is None:
@@ -123,12 +124,14 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
     if config.preserve_colors:
         result = images.preserve_colors(images.fit(job.content, config.height, config.width),
                                         result)
-    images.write_png(out.result, result)
+    pixels = images.to_uint8(result)  # once, for the file and the sheet
+    images.write_png(out.result, pixels)
     out.save_history(history)
     if history:
         images.write_png(out.loss_curve, report.loss_curve(history))
     images.write_png(out.contact_sheet, report.contact_sheet(
-        [job.content, *job.styles, result], min(config.height, 512)))
+        [job.content, *job.styles, pixels], min(config.height, 512)))
+    del pixels
     if not last_losses and history:  # a rerun of a finished run: its last logged losses
         last_losses = {k: v for k, v in history[-1].items()
                        if k not in ("size", "step", "global_step", "evaluations", "seconds")}
@@ -143,12 +146,13 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
 
 def measure(job: Job, result: np.ndarray, losses: dict) -> dict:
     """``metrics.json``: ``losses``, those of the run's last step, then ``metrics.measures``
-    of the result against the content and the style images as given, at the result's size."""
+    of the result against the content and the style images as given, fitted to the result's
+    size capped at ``metrics.MAX_PIXELS`` (where the measures are taken)."""
     config = job.config
-    fitted = [images.fit(picture, config.height, config.width)
-              for picture in (job.content, *job.styles)]
+    size = metrics.capped_size(config.height, config.width)
+    fitted = [images.fit(picture, *size) for picture in (job.content, *job.styles)]
     found = {f"{name}_loss": float(value) for name, value in losses.items()}
-    found.update(metrics.measures(result, fitted[0], fitted[1:]))
+    found.update(metrics.measures(metrics.capped(result), fitted[0], fitted[1:]))
     return found
 
 

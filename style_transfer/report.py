@@ -60,7 +60,8 @@ def contact_sheet(pictures: Sequence[np.ndarray], height: int) -> np.ndarray:
     keeping its aspect ratio, with white gaps."""
     panels = []
     for picture in pictures:
-        image = Image.fromarray(np.clip(np.rint(picture), 0, 255).astype(np.uint8))
+        image = Image.fromarray(picture if picture.dtype == np.uint8 else
+                                np.clip(np.rint(picture), 0, 255).astype(np.uint8))
         width = max(1, round(image.width * height / image.height))
         panels.append(np.asarray(image.resize((width, height), Image.Resampling.LANCZOS)))
     gap = np.full((height, GAP, 3), 255, np.uint8)
