@@ -72,8 +72,8 @@ def _run(config: StyleConfig) -> int:
                         memory.parse_size(config.max_memory) if config.max_memory else None)
     for index, (level, size) in enumerate(zip(levels, tiles)):
         if size:
-            print(memory.describe(layers, level, size, f"level {index + 1}/{len(levels)}"),
-                  flush=True)
+            print(f"memory: level {index + 1}/{len(levels)}, "
+                  + memory.describe(layers, level, size), flush=True)
     with engine.Engine(layers, config, tiles) as style_engine:
         for index, (path, out) in enumerate(zip(contents, outs)):
             if len(contents) > 1:

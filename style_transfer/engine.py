@@ -29,6 +29,11 @@ feeds trial images to the evaluator within the pixel bounds (the image plus the 
 [0, 255]); each accepted iterate is assigned to the Variable, so checkpoints and resume work as
 with Adam, except that L-BFGS's curvature history restarts on resume.
 
+A level too large for one pass (``tiles``, from ``memory.plan``) is evaluated exactly in tiles
+by a :class:`~style_transfer.tiled.TiledEvaluator` through one window-sized network shared by
+the tiled levels; its targets are computed tile by tile too, and Adam applies the gradient it
+returns. Checkpoints are the same either way, so a run can resume with another budget.
+
 The config's colour and spatial controls (:mod:`~style_transfer.controls`) change what the
 levels hold, not the loop: under luminance control the Variable is one channel (``Pixels``),
 and with a content mask the style term is a ``GuidedStyleTerm`` whose region masks and targets
@@ -107,9 +112,8 @@ def initial_image(content: np.ndarray, config: StyleConfig,
                   picture: np.ndarray | None = None) -> np.ndarray:
     """The mean-subtracted start: ``picture`` (RGB of the content's size) when given, else
     uniform noise in (-noise_range, noise_range) blended with the content (``init="noise"``)."""
-    mean = np.asarray(config.mean_pixel, np.float32)
     if picture is not None:
-        return (picture - mean).astype(np.float32)
+        return (picture - np.asarray(config.mean_pixel)).astype(np.float32)
     rng = np.random.default_rng(config.seed)
     start = np.empty(content.shape, np.float32)
     # Row by row in bands of about 2^20 values, so that the float64 temporaries stay small

@@ -5,8 +5,8 @@ image itself) into one unweighted scalar loss; the evaluator adds them up with t
 and differentiates the total with respect to the image. Both optimisers use it: Adam applies
 its gradient tensor to the image Variable inside the graph, L-BFGS feeds trial images through
 :meth:`Evaluator.evaluate`. New kinds of objective (a temporal term for video, guided Gram
-matrices for masks, a tiled evaluation for large images) are new terms or evaluators here, not
-new optimisation loops.
+matrices for masks) are new terms here, not new optimisation loops; the tiled evaluation of
+large images (:mod:`~style_transfer.tiled`) is another evaluator with the same ``evaluate``.
 
 The terms' targets (content features, style Gram matrices) are non-trainable Variables of the
 graph, loaded with :meth:`ContentTerm.load` and :meth:`StyleTerm.load`: one graph then serves

@@ -16,10 +16,11 @@ graph is built.
 The two ``/proc`` probes live here too (shared with the benchmarks): ``available_memory``
 (MemAvailable) and ``peak_resident`` (this process's VmHWM).
 
-    python -m tf1cnn.style_transfer.memory 1000 1000 lbfgs   # the estimate for VGG19 to relu5_1
+    python -m tf1cnn.style_transfer.memory 4320 7680   # VGG19's plan for Adam and L-BFGS here
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -144,9 +145,11 @@ def plan(layers: Sequence[Layer], levels: Sequence, budget: int | None = None
                 f"{height}x{width} needs about {least / 2**30:.1f} GiB of memory even in the "
                 f"smallest tiles ({stride}x{stride} pixels), {runtime_bytes(layers) / 2**30:.1f}"
                 f" GiB of it for the runtime, and {have}; "
-                + (f"give --max-memory {need(stride) / 2**30:.1f}G or more, or"
+                + (f"give --max-memory {math.ceil(need(stride) / 2**30 * 10) / 10:.1f}G or "
+                   f"more, or"
                    if given else "use") + " a smaller --height/--width"
-                + (" or --optimizer adam" if level.optimizer == "lbfgs" else ""))
+                + (", --optimizer adam or fewer --lbfgs-corrections"
+                   if level.optimizer == "lbfgs" else ""))
         found.append(size)
     return found
 
@@ -158,13 +161,13 @@ def level_bytes(layers: Sequence[Layer], level, size: int) -> int:
                        1 if level.colour_control == "luminance" else 3)
 
 
-def describe(layers: Sequence[Layer], level, size: int, name: str) -> str:
-    """One line on how a tiled level is evaluated, for the log."""
+def describe(layers: Sequence[Layer], level, size: int) -> str:
+    """How a tiled level is evaluated, for the log."""
     count = tiles.count(level.height, level.width, size)
     need = level_bytes(layers, level, size)
-    return (f"memory: {name}, {level.height}x{level.width}, in {count} tiles of up to "
-            f"{size}x{size} pixels with a {vgg.halo(layers)}-pixel halo; about "
-            f"{need / 2**30:.1f} GiB beyond the runtime's {runtime_bytes(layers) / 2**30:.1f}")
+    return (f"{level.height}x{level.width} in {count} tiles of up to {size}x{size} pixels "
+            f"with a {vgg.halo(layers)}-pixel halo; about {need / 2**30:.1f} GiB beyond the "
+            f"runtime's {runtime_bytes(layers) / 2**30:.1f}")
 
 
 def _proc_kib(path: str, key: str) -> int | None:
@@ -192,8 +195,19 @@ def peak_resident() -> int:
 
 
 if __name__ == "__main__":
+    from .config import StyleConfig
+
     rows, cols = int(sys.argv[1]), int(sys.argv[2])
-    trunk = vgg.trunk(vgg.random_layers(19), ["relu5_1"])
-    need = memory_estimate(trunk, rows, cols, *sys.argv[3:4])
-    print(f"{rows}x{cols} in one pass: about {need / 2**30:.2f} GiB; "
-          f"{available_memory() / 2**30:.1f} GiB available")
+    trunk = vgg.trunk(vgg.random_layers(19), ["relu4_2", "relu5_1"])
+    print(f"{available_memory() / 2**30:.1f} GiB available; the runtime takes "
+          f"{runtime_bytes(trunk) / 2**30:.1f} GiB of it")
+    for name in ("adam", "lbfgs"):
+        config = StyleConfig(height=rows, width=cols, optimizer=name)
+        try:
+            (size,) = plan(trunk, [config])
+        except UsageError as refused:
+            print(f"{name}: {refused}")
+            continue
+        one = memory_estimate(trunk, rows, cols, name) / 2**30
+        print(f"{name}: " + (f"one pass, about {one:.1f} GiB" if size is None else
+                             describe(trunk, config, size)))

@@ -119,15 +119,11 @@ class TileNetwork:
         tile with interiors of ``size``; guided Gram matrices for ``layer_masks``."""
         height, width = picture.shape[:2]
         stride = self.strides[self.content_layer]
-        found = None
-        if content:
-            shape = self.features.shape[3]
-            found = np.zeros((1, -(-height // stride), -(-width // stride), shape),
-                             self.dtype.as_numpy_dtype)
-        sums = None
-        fetches = {}
+        fetches, found, sums = {}, None, None
         if content:
             fetches["features"] = self.features
+            found = np.zeros((1, -(-height // stride), -(-width // stride),
+                              self.features.shape[3]), self.dtype.as_numpy_dtype)
         if grams:
             fetches["grams"] = self.grams
         for tile in self.grid(height, width, size):
@@ -139,8 +135,7 @@ class TileNetwork:
                 rows, cols = tile.at(stride)
                 found[0, rows, cols] = values["features"][0]
             if grams:
-                sums = [g.astype(np.float64) for g in values["grams"]] if sums is None else \
-                    [s + g for s, g in zip(sums, values["grams"])]
+                sums = _add(sums, values["grams"])
         return found, sums
 
 
@@ -209,8 +204,7 @@ class TiledEvaluator:
                 [net.content_error, net.variation, net.grams], self._feed(image, tile))
             content_error += float(error)
             variation += parts
-            grams = [g.astype(np.float64) for g in found] if grams is None else \
-                [s + g for s, g in zip(grams, found)]
+            grams = _add(grams, found)
         style, scales = self._style(grams)
         size = self._content.size
         pairs = np.array([max(1, (self.height - 1) * self.width * self.channels),
@@ -256,3 +250,9 @@ class TiledEvaluator:
             scales.append(scale)
         return float(loss), scales
 
+
+def _add(sums: list[np.ndarray] | None, grams: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Running float64 sums of one tile's Gram matrices after another's."""
+    if sums is None:
+        return [gram.astype(np.float64) for gram in grams]
+    return [total + gram for total, gram in zip(sums, grams, strict=True)]

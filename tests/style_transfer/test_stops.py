@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tf1cnn.style_transfer import cli, exits, runtime, stops
+from tf1cnn.style_transfer import cli, exits, memory, runtime, stops, vgg
+from tf1cnn.style_transfer.config import StyleConfig
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--height", "24", "--width", "32", "--seed", "1"]
@@ -23,21 +24,27 @@ def ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-@pytest.mark.parametrize("signum, optimizer, inherited", [
-    (signal.SIGINT, "adam", "default"),
-    (signal.SIGINT, "lbfgs", "default"),
-    (signal.SIGINT, "adam", "ignored"),
-    (signal.SIGTERM, "adam", "default"),
-    (signal.SIGTERM, "lbfgs", "ignored"),
+@pytest.mark.parametrize("signum, optimizer, inherited, tiled", [
+    (signal.SIGINT, "adam", "default", False),
+    (signal.SIGINT, "lbfgs", "default", False),
+    (signal.SIGINT, "adam", "ignored", False),
+    (signal.SIGTERM, "adam", "default", False),
+    (signal.SIGTERM, "lbfgs", "ignored", False),
+    (signal.SIGINT, "adam", "default", True),
 ])
 def test_a_signal_saves_and_exits_128_plus_its_number_then_a_rerun_resumes(
-        tmp_path, tiny_vgg, image_files, signum, optimizer, inherited):
+        tmp_path, tiny_vgg, tiny_layers, image_files, signum, optimizer, inherited, tiled):
     content, style = image_files
     out = tmp_path / "out"
+    size = TINY
+    if tiled:  # a budget that takes tiles of 32 pixels at 200x200
+        config = StyleConfig(height=200, width=200, optimizer=optimizer)
+        budget = memory.level_bytes(vgg.trunk(tiny_layers, ["relu4_2", "relu5_1"]), config, 32)
+        size = ["--height", "200", "--width", "200", "--seed", "1", "--max-memory", str(budget)]
     args = [sys.executable, str(REPO / "scripts" / "style_transfer.py"), "--vgg", tiny_vgg,
             "--content", content, "--style", style, "--output-dir", str(out),
             "--optimizer", optimizer, "--iterations", "100000", "--checkpoint-every", "100000",
-            *TINY]
+            *size]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=ignore_sigint if inherited == "ignored" else None)
     try:
@@ -57,10 +64,11 @@ def test_a_signal_saves_and_exits_128_plus_its_number_then_a_rerun_resumes(
     assert step >= 5
     assert (out / f"step_{step:04d}.png").exists()
     assert runtime.latest_checkpoint(str(out / "checkpoints")).endswith(f"style-{step}")
-    resumed = subprocess.run([*args[:-len(TINY) - 4], "--iterations", str(step + 1), *TINY],
+    resumed = subprocess.run([*args[:-len(size) - 4], "--iterations", str(step + 1), *size],
                              capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming at step {step}" in resumed.stdout
+    assert ("in 49 tiles of up to 32x32 pixels" in resumed.stdout) == tiled
 
 
 def test_a_second_signal_during_the_save_is_noted_and_ignored(capsys):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 
 import imageio.v3 as iio
@@ -320,9 +321,11 @@ def test_the_plan_tiles_only_what_does_not_fit_and_takes_the_largest_tiles_that_
     assert memory.level_bytes(layers, levels[1], 144) > budget
     assert memory.plan(layers, levels, whole) == [None, None]
     least = memory.level_bytes(layers, levels[1], 16)
-    with pytest.raises(UsageError, match=rf"give --max-memory {least / 2**30:.1f}G or more"):
+    given = math.ceil(least / 2**30 * 10) / 10
+    with pytest.raises(UsageError, match=rf"give --max-memory {given:.1f}G or more"):
         memory.plan(layers, levels, least - 1)
     assert memory.plan(layers, levels, least) == [None, 16]
+    assert memory.plan(layers, levels, memory.parse_size(f"{given}G"))[1] >= 16
 
 
 @pytest.mark.parametrize("text, size", [("6G", 6 * 2**30), ("6GiB", 6 * 2**30),
@@ -342,7 +345,7 @@ def test_a_run_over_budget_is_tiled_and_gives_the_untiled_result(tiny_vgg, tiny_
     assert cli.main([*common, "--output-dir", str(tmp_path / "tiled"), "--max-memory",
                      str(budget)]) == exits.OK
     out = capsys.readouterr().out
-    assert re.search(r"^memory: level 1/1, 400x400, in 49 tiles of up to 64x64 pixels with a "
+    assert re.search(r"^memory: level 1/1, 400x400 in 49 tiles of up to 64x64 pixels with a "
                      r"80-pixel halo; about [\d.]+ GiB beyond the runtime's [\d.]+$", out,
                      re.MULTILINE), out
     assert cli.main([*common, "--output-dir", str(tmp_path / "whole")]) == exits.OK
