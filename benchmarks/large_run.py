@@ -35,7 +35,7 @@ PANEL = 640  # the height of both panels of the picture
 
 
 def run(vgg: str, height: int, width: int, coarse: int, iterations: int, out: str) -> dict:
-    command = [sys.executable, "-m", "tf1cnn.style_transfer.cli", "--vgg", vgg,
+    command = [sys.executable, str(ROOT / "scripts" / "style_transfer.py"), "--vgg", vgg,
                "--height", str(height), "--width", str(width), "--optimizer", "lbfgs",
                "--scales", "2", "--coarse-iterations", str(coarse), "--iterations",
                str(iterations), "--seed", "0", "--output-dir", out]

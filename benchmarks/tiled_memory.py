@@ -46,6 +46,14 @@ def worker(height: int, width: int, steps: int, budget: str, vgg: str) -> dict:
     from tf1cnn.style_transfer.config import StyleConfig
     from tf1cnn.style_transfer.rundir import RunDir
 
+    config = StyleConfig(height=height, width=width)
+    layers = weights.load(vgg, (config.content_layer, *config.style_layers)).layers
+    # The plan the run is about to make (the default budget reads the memory free now).
+    plan = memory.plan(layers, [config], memory.parse_size(budget) if budget else None)[0]
+    estimate = memory.runtime_bytes(layers) + (
+        memory.memory_estimate(layers, height, width) - memory.runtime_bytes(layers)
+        if plan is None else memory.level_bytes(layers, config, plan))
+    del layers  # the run loads its own
     with tempfile.TemporaryDirectory() as folder:
         args = ["--vgg", vgg, "--height", str(height), "--width", str(width), "--iterations",
                 str(steps), "--optimizer", "adam", "--seed", "0", "--output-dir", folder]
@@ -55,9 +63,6 @@ def worker(height: int, width: int, steps: int, budget: str, vgg: str) -> dict:
             status = cli.main(args)
         peak = memory.peak_resident()
         rows = RunDir(folder).history()
-    config = StyleConfig(height=height, width=width)
-    layers = weights.load(vgg, (config.content_layer, *config.style_layers)).layers
-    plan = memory.plan(layers, [config], memory.parse_size(budget) if budget else None)[0]
     # Every step is logged (steps 1-5 of the tutorial's schedule, then each one for --steps
     # up to 5): the median time of the steps after the first.
     seconds = [row["seconds"] for row in rows]
@@ -67,9 +72,7 @@ def worker(height: int, width: int, steps: int, budget: str, vgg: str) -> dict:
             "peak_bytes": peak, "tile": plan,
             "tiles": 0 if plan is None else tiles.count(height, width, plan),
             "step_seconds": float(np.median(steps)) if steps else None,
-            "estimate_bytes": memory.runtime_bytes(layers) + (
-                memory.memory_estimate(layers, height, width) - memory.runtime_bytes(layers)
-                if plan is None else memory.level_bytes(layers, config, plan))}
+            "estimate_bytes": estimate}
 
 
 def size_of(text: str) -> tuple[int, int]:
@@ -79,20 +82,22 @@ def size_of(text: str) -> tuple[int, int]:
 
 def table(results: list[dict], budget_bytes: int) -> str:
     baseline = next((r["peak_bytes"] for r in results if r["kind"] == "baseline"), None)
-    lines = ["| size | run | tiles | peak GiB | estimate GiB | limit GiB | s/step |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| size | run | tiles | peak GiB | estimate GiB | limit GiB | within | s/step |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results:
-        limit = "" if r["kind"] != "tiled" or baseline is None else \
-            f"{(budget_bytes + baseline) / 2**30:.2f}"
+        bounded = r["kind"] == "tiled" and baseline is not None
+        limit = f"{(budget_bytes + baseline) / 2**30:.2f}" if bounded else ""
+        within = ("yes" if r.get("peak_bytes", 0) <= budget_bytes + baseline else "**no**") \
+            if bounded else ""
         tiles = f"{r['tiles']} of {r['tile']} px" if r.get("tile") else "one pass"
         step = f"{r['step_seconds']:.1f}" if r.get("step_seconds") else ""
         if r.get("failed"):
             lines.append(f"| {r['height']}x{r['width']} | {r['kind']} | failed "
-                         f"({r['failed']}) | | | | |")
+                         f"({r['failed']}) | | | | | |")
             continue
         lines.append(f"| {r['height']}x{r['width']} | {r['kind']} | {tiles} | "
                      f"{r['peak_bytes'] / 2**30:.2f} | {r['estimate_bytes'] / 2**30:.2f} | "
-                     f"{limit} | {step} |")
+                     f"{limit} | {within} | {step} |")
     return "\n".join(lines)
 
 

@@ -177,7 +177,6 @@ class _Level:
                  tile_network: tiled.TileNetwork | None = None, tile: int | None = None):
         self.index, self.config, self.tile = index, config, tile
         self.shape = (1, config.height, config.width, pixels.channels)
-        sizes = vgg.shapes(network.layers, config.height, config.width)
         scope = f"level{index}"
         with tf.compat.v1.variable_scope(scope):
             self.image = tf.compat.v1.get_variable(
@@ -195,7 +194,7 @@ class _Level:
                 self.gradient_in = tf.compat.v1.placeholder(tf.float32, self.shape, "gradient")
                 gradient = self.gradient_in
             else:
-                self._untiled(network, config, sizes, pixels)
+                self._untiled(network, config, pixels)
                 gradient = self.evaluator.gradient
             state = [self.image, self.step, self.evaluations]
             if config.optimizer == "adam":
@@ -213,8 +212,9 @@ class _Level:
         names = {v.op.name.replace(scope + "/", ""): v for v in state}
         self.saver = tf.compat.v1.train.Saver(names, max_to_keep=3)
 
-    def _untiled(self, network: vgg.VGG, config: StyleConfig, sizes, pixels: Pixels) -> None:
+    def _untiled(self, network: vgg.VGG, config: StyleConfig, pixels: Pixels) -> None:
         """The evaluator of the whole image in one pass, with its targets as graph Variables."""
+        sizes = vgg.shapes(network.layers, config.height, config.width)
         self.content = ContentTerm(config.content_layer, sizes[config.content_layer],
                                    config.content_weight)
         if config.content_mask:
@@ -244,6 +244,11 @@ class _Level:
             self.style.load(session, style_targets)
         else:
             self.style.load(session, layer_masks, style_targets)
+
+    def unload(self) -> None:
+        """Drop a tiled level's numpy targets (1 GB at 8K) once its image is done."""
+        if self.tile:
+            self.evaluator.unload()
 
     def due(self, step: int) -> bool:
         return step % self.config.checkpoint_every == 0 or step == self.config.iterations
@@ -348,7 +353,8 @@ class Engine:
                 continue
             fitted = images.fit(styles[index], *size)
             weights = prepared.style_weights(index, styles[index], *size)[:, :, region:region + 1]
-            layer = masks.layer_masks(weights, self._layers, *size, config.pooling)
+            layer = masks.layer_masks(weights, self._layers, *size, config.pooling,
+                                      config.style_layers)
             layer = [layer[name] for name in config.style_layers]
             if self.tiles[level]:
                 _, grams = self._forward(fitted, level, content=False, layer_masks=layer)
@@ -422,6 +428,7 @@ class StyleRun:
                 yield from optimise(level, folder, schedule, writer)
             finally:
                 writer.close()
+            level.unload()
             previous = self.current_image()
             yield LevelEnd(index, len(self.engine.levels), self.step, previous)
 
@@ -437,7 +444,7 @@ class StyleRun:
         if config.content_mask:
             weights = prepared.content_weights(config.height, config.width)
             layer = masks.layer_masks(weights, self.engine._layers, config.height,
-                                      config.width, config.pooling)
+                                      config.width, config.pooling, config.style_layers)
             level.load(self.session, features, self.engine.region_grams(prepared, styles, index),
                        [layer[name] for name in config.style_layers])
         else:

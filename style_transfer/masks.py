@@ -130,8 +130,10 @@ def blend(weights: np.ndarray, width_px: float = BLEND_WIDTH) -> np.ndarray:
 
 
 def layer_masks(weights: np.ndarray, layers: Sequence[Layer], height: int, width: int,
-                pooling: str = "avg") -> dict[str, np.ndarray]:
-    """The weights [height, width, R] at every layer's resolution: {name: [h_l, w_l, R]}.
+                pooling: str = "avg", names: Sequence[str] | None = None
+                ) -> dict[str, np.ndarray]:
+    """The weights [height, width, R] at every layer's resolution: {name: [h_l, w_l, R]}, or
+    only at the layers ``names``.
 
     Each pooling layer averages the mask over its window with SAME padding, as TensorFlow's
     average pooling does: the last row or column of an odd size is a window of its own,
@@ -149,7 +151,8 @@ def layer_masks(weights: np.ndarray, layers: Sequence[Layer], height: int, width
     for layer in layers:
         if layer.kind == "pool":
             mask = _average_pool(mask, *layer.pool_size)
-        result[layer.name] = mask.astype(np.float32)
+        if names is None or layer.name in names:
+            result[layer.name] = mask.astype(np.float32)
     return result
 
 

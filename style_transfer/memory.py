@@ -47,9 +47,11 @@ ACTIVATION_COPIES = 1.5
 # float64 (m = 10 corrections: 32 values), plus float32 copies of the image and its gradient.
 LBFGS_VECTORS_FIXED = 12
 # A tiled level also holds arrays of the whole image: the Variable, the image fetched for an
-# evaluation, its gradient, the picture of a progress record and its clipped copy, counted in
-# float32 RGB images; Adam's two moments are counted apart. Set from measured peaks
-# (benchmarks/tiled_memory.py).
+# evaluation, its gradient, the picture of a progress record and its copies on the way to a
+# PNG, counted in float32 RGB images; Adam's two moments are counted apart. Measured with
+# benchmarks/tiled_memory.py's worker at 7680x4320 on a VGG19 with 1/16 of the channels (so
+# that these arrays dominate): 4.8 GiB above the 64x64 peak, 5.9 GiB estimated. With the full
+# VGG19 under a 6 GiB budget, 4.7 GiB above it at 8K and 4.6 GiB at 4K.
 IMAGE_COPIES = 6
 ADAM_COPIES = 2
 MARGIN = 2**30  # kept free of the default budget
@@ -90,7 +92,7 @@ def tiled_bytes(layers: Sequence[Layer], height: int, width: int, tile: int,
     and style picture."""
     window = tiles.window_size(height, width, tile, vgg.halo(layers))
     image = 4 * height * width * 3
-    state = IMAGE_COPIES * image
+    state = (IMAGE_COPIES + (channels == 1)) * image  # luminance keeps the content's chroma
     if optimizer == "lbfgs":
         state += lbfgs_bytes_per_value(corrections) * height * width * channels
     else:
@@ -103,10 +105,23 @@ def tiled_bytes(layers: Sequence[Layer], height: int, width: int, tile: int,
 
 def parse_size(text: str) -> int:
     """Bytes for ``6G``, ``6GiB``, ``512M``, ``1.5g`` or a plain number (binary units)."""
-    found = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?\s*", text, re.IGNORECASE)
+    found = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(?:([kmgt])(?:i?b)?|b)?\s*", text,
+                         re.IGNORECASE)
     if not found:
         raise UsageError(f"--max-memory wants a size such as 6G, 6GiB or 512M, got {text!r}")
-    return int(float(found.group(1)) * UNITS[found.group(2).lower()])
+    return int(float(found.group(1)) * UNITS[(found.group(2) or "").lower()])
+
+
+def gib(size: int) -> str:
+    """Bytes as GiB to one decimal, rounded up: a budget that says enough is enough."""
+    return f"{math.ceil(size / 2**30 * 10) / 10:.1f}"
+
+
+def amount(size: int) -> str:
+    """Bytes for a person: GiB from 0.1 GiB, else MiB from 1 MiB, else bytes."""
+    if size >= 2**30 / 10:
+        return f"{size / 2**30:.1f} GiB"
+    return f"{size / 2**20:.0f} MiB" if size >= 2**20 else f"{size} bytes"
 
 
 def default_budget(layers: Sequence[Layer]) -> int:
@@ -119,38 +134,37 @@ def plan(layers: Sequence[Layer], levels: Sequence, budget: int | None = None
     """Per level config (``StyleConfig.levels``), None to evaluate it in one pass, or the
     largest tile size (a multiple of the trunk's stride) whose estimate fits ``budget`` bytes
     beyond the runtime (None: ``default_budget``). UsageError, giving the budget it would
-    need, when a level fits not even in the smallest tiles."""
+    need, when a level fits not even in the smallest tiles (the largest such level, so that
+    the budget named is enough for them all)."""
     given = budget is not None
     budget = default_budget(layers) if budget is None else budget
     stride = vgg.strides(layers)[layers[-1].name]
-    found = []
-    for level in levels:
+    found: list[int | None] = [None] * len(levels)
+    for index in sorted(range(len(levels)), key=lambda k: -levels[k].height * levels[k].width):
+        level = levels[index]
         height, width = level.height, level.width
         whole = memory_estimate(layers, height, width, level.optimizer, level.style_scale,
                                 level.lbfgs_corrections) - runtime_bytes(layers)
-        if whole <= budget:
-            found.append(None)
-            continue
-
-        def need(size: int) -> int:
-            return level_bytes(layers, level, size)
-
         sizes = range(-(-max(height, width) // stride) * stride, 0, -stride)
-        size = next((size for size in sizes if need(size) <= budget), None)
-        if size is None:
-            least = need(stride) + runtime_bytes(layers)
-            have = (f"the budget is {budget / 2**30:.1f} GiB (--max-memory)" if given else
-                    f"{available_memory() / 2**30:.1f} GiB is available")
+        size = None if whole <= budget else \
+            next((s for s in sizes if level_bytes(layers, level, s) <= budget), 0)
+        if size == 0:
+            least = level_bytes(layers, level, stride)
+            if given:
+                have = (f"the budget is {amount(budget)} (--max-memory); give --max-memory "
+                        f"{gib(least)}G or more, or use")
+            else:
+                have = (f"{available_memory() / 2**30:.1f} GiB is available, of which "
+                        f"{MARGIN / 2**30:.0f} GiB is kept free; use")
             raise UsageError(
-                f"{height}x{width} needs about {least / 2**30:.1f} GiB of memory even in the "
-                f"smallest tiles ({stride}x{stride} pixels), {runtime_bytes(layers) / 2**30:.1f}"
-                f" GiB of it for the runtime, and {have}; "
-                + (f"give --max-memory {math.ceil(need(stride) / 2**30 * 10) / 10:.1f}G or "
-                   f"more, or"
-                   if given else "use") + " a smaller --height/--width"
+                f"{height}x{width} needs about {gib(least + runtime_bytes(layers))} GiB of "
+                f"memory even in the smallest tiles ({stride}x{stride} pixels), "
+                f"{runtime_bytes(layers) / 2**30:.1f} GiB of it for the runtime, and {have} "
+                f"a smaller --height/--width"
+                + (" or --style-scale" if level.style_scale > 1 else "")
                 + (", --optimizer adam or fewer --lbfgs-corrections"
                    if level.optimizer == "lbfgs" else ""))
-        found.append(size)
+        found[index] = size
     return found
 
 

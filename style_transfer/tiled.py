@@ -36,7 +36,8 @@ from . import losses, tiles, vgg
 
 class TileNetwork:
     """The network on one window, its interior's content error, Gram matrices and variation,
-    and the gradient of the interior's surrogate (feeds: see ``feed``).
+    and the gradient of the interior's surrogate (``TiledEvaluator._feed`` and ``evaluate``
+    show what each needs fed).
 
     ``guided``: the Gram matrices are guided ones, [R, N, N] per layer, for the masks fed for
     the window's interior; otherwise [1, N, N]. ``to_network`` maps the optimised image (its
@@ -158,9 +159,7 @@ class TiledEvaluator:
         # The whole image's position count M on each style layer.
         self.positions = [-(-self.height // s) * -(-self.width // s) for s in
                           (tile_network.strides[name] for name in tile_network.style_layers)]
-        self._content = None
-        self._targets: list = []
-        self._layer_masks: list = []
+        self.unload()
 
     def load(self, content_features: np.ndarray, style_targets: Sequence,
              layer_masks: Sequence[np.ndarray] | None = None) -> None:
@@ -168,6 +167,10 @@ class TiledEvaluator:
         image s's Gram matrix on layer l at the result's pixel count; guided
         (``layer_masks[l]`` the regions at layer l, [h_l, w_l, R]): ``style_targets[r][l]``,
         region r's per-pixel target T_r (``losses.guided_target``), or None."""
+        if self.net.guided and layer_masks is not None and \
+                any(m.shape[-1] != len(style_targets) for m in layer_masks):
+            raise ValueError(f"{len(style_targets)} region targets for masks of "
+                             f"{layer_masks[0].shape[-1]} regions")
         self._content = np.asarray(content_features, self.net.dtype.as_numpy_dtype)
         self._targets = [None if targets is None else
                          [np.asarray(t, np.float64) for t in targets]
@@ -176,6 +179,10 @@ class TiledEvaluator:
                              for m in layer_masks or []]
         self._masses = [np.square(m, dtype=np.float64).sum(axis=(0, 1))
                         for m in self._layer_masks]
+
+    def unload(self) -> None:
+        """Forget the targets; ``load`` must come before the next ``evaluate``."""
+        self._content, self._targets, self._layer_masks, self._masses = None, [], [], []
 
     @property
     def tile_count(self) -> int:

@@ -11,8 +11,9 @@ For that to give exactly the untiled network's features:
   feature map, and a window that ends at the image edge pools its partial last windows as the
   untiled network does;
 * on a layer of stride s, the interior's positions are rows ``top // s`` up to
-  ``ceil(bottom / s)`` of the window's feature map (``Tile.at``), counted from the window's
-  start, which is itself on every layer's grid.
+  ``ceil(bottom / s)``: of the whole image's feature map with the image's coordinates
+  (``Tile.at``), and of the window's with the window's (``Tile.interior``, cropped in the
+  graph), since the window starts on every layer's grid.
 
 No TensorFlow in here: the geometry is plain integers, tested on its own.
 """

@@ -130,7 +130,8 @@ BAD_INPUT = {
     "unreadable budget": (["--max-memory", "6x"], r"--max-memory wants a size such as 6G"),
     "budget below one tile": (["--max-memory", "1K"],
                               r"even in the smallest tiles \(16x16 pixels\).*the budget is "
-                              r"0\.0 GiB \(--max-memory\); give --max-memory [\d.]+G or more"),
+                              r"1024 bytes \(--max-memory\); give --max-memory [\d.]+G or "
+                              r"more, or use a smaller --height/--width$"),
     "lbfgs at an absurd size": (["--optimizer", "lbfgs", "--height", "100000", "--width",
                                  "100000"], r"100000x100000 needs about [\d.]+ GiB"),
 }

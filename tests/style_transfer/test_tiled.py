@@ -33,7 +33,7 @@ class Problem:
     functions, and by a ``TiledEvaluator`` with tiles of ``size``."""
 
     def __init__(self, depth, pooling, content_layer, style_layers, height, width, size,
-                 regions=None, blend=(1.0,)):
+                 regions=None, blend=(1.0,), styled=None):
         rng = np.random.default_rng(depth + height)
         layers = vgg.trunk(float64(vgg.random_layers(depth, 16, seed=depth)),
                            (content_layer, *style_layers))
@@ -65,9 +65,11 @@ class Problem:
             content = losses.content_loss(ends[content_layer], self.content_value)
             if self.guided:
                 style = tf.add_n([
-                    losses.guided_style_loss(ends[name], region_masks,
-                                             [grams[index] for grams in self.grams_value],
-                                             weight)
+                    losses.guided_style_loss(
+                        ends[name], region_masks,
+                        [grams[index] if has else None
+                         for grams, has in zip(self.grams_value, styled or [True] * regions)],
+                        weight)
                     for index, (name, region_masks, weight) in enumerate(
                         zip(style_layers, self.regions, self.layer_weights))])
             else:
@@ -103,6 +105,9 @@ class Problem:
             layer_masks = self.layer_masks(content_weights)
             targets = []
             for region, style in enumerate(styles):
+                if style is None:
+                    targets.append(None)
+                    continue
                 region_masks = self.layer_masks(content_weights[:, :, region:region + 1])
                 found = self.session.run(self.target_grams, {
                     self.picture: style[None], **dict(zip(self.masks, region_masks))})
@@ -111,11 +116,11 @@ class Problem:
                                                            layer_masks=region_masks)
                 for a, b in zip(found, tiled_found):
                     np.testing.assert_allclose(b, a, rtol=1e-9)
-                targets.append([gram[0] / np.square(m).sum()
+                targets.append([gram[0] / np.square(m).sum() if m.any() else 0 * gram[0]
                                 for gram, m in zip(found, region_masks)])
             feed.update(dict(zip(self.regions, layer_masks)))
             feed.update({placeholder: grams[index] for grams, placeholders in
-                         zip(targets, self.grams_value)
+                         zip(targets, self.grams_value) if grams is not None
                          for index, placeholder in enumerate(placeholders)})
             self.tiled.load(features, targets, layer_masks)
         else:
@@ -188,6 +193,16 @@ def test_tiled_guided_styles_by_region():
     weights[:, 50:, 1] = 1.0
     weights = masks.blend(weights, 6.0).astype(np.float64)
     problem.load(problem.random(), [problem.random(), problem.random()], weights)
+    assert_same(*problem.both(problem.random()[None]))
+
+
+def test_tiled_guided_regions_without_style_or_without_pixels_add_nothing():
+    problem = Problem(16, "max", *DEFAULT, 90, 110, 32, regions=3,
+                      styled=(True, False, True))
+    weights = np.zeros((90, 110, 3))
+    weights[:, :60, 0] = 1.0
+    weights[:, 60:, 1] = 1.0  # region 2 covers nothing
+    problem.load(problem.random(), [problem.random(), None, problem.random()], weights)
     assert_same(*problem.both(problem.random()[None]))
 
 
@@ -325,7 +340,23 @@ def test_the_plan_tiles_only_what_does_not_fit_and_takes_the_largest_tiles_that_
     with pytest.raises(UsageError, match=rf"give --max-memory {given:.1f}G or more"):
         memory.plan(layers, levels, least - 1)
     assert memory.plan(layers, levels, least) == [None, 16]
-    assert memory.plan(layers, levels, memory.parse_size(f"{given}G"))[1] >= 16
+    assert memory.plan(layers, levels, memory.parse_size(f"{given}G"))[0] is None
+    # Refused for the largest level, whose budget then serves every level.
+    three = StyleConfig(height=3200, width=2400, scales=3).levels()
+    with pytest.raises(UsageError, match=r"^3200x2400 needs"):
+        memory.plan(layers, three, memory.level_bytes(layers, three[1], 16))
+
+
+def test_a_refusal_says_what_is_available_and_kept_free(tiny_layers, monkeypatch):
+    layers = tiny_trunk(tiny_layers)
+    monkeypatch.setattr(memory, "available_memory", lambda: 2**30)
+    with pytest.raises(UsageError, match=r"^4000x4000 needs about [\d.]+ GiB of memory even in "
+                                         r"the smallest tiles .* and 1\.0 GiB is available, of "
+                                         r"which 1 GiB is kept free; use a smaller "
+                                         r"--height/--width or --style-scale, --optimizer adam "
+                                         r"or fewer --lbfgs-corrections$"):
+        memory.plan(layers, [StyleConfig(height=4000, width=4000, optimizer="lbfgs",
+                                         style_scale=2.0)])
 
 
 @pytest.mark.parametrize("text, size", [("6G", 6 * 2**30), ("6GiB", 6 * 2**30),
@@ -333,6 +364,12 @@ def test_the_plan_tiles_only_what_does_not_fit_and_takes_the_largest_tiles_that_
                                         ("1000", 1000), (" 2 TB ", 2 * 2**40)])
 def test_sizes_are_read_in_binary_units(text, size):
     assert memory.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["6x", "6ib", "G", "-1G", ""])
+def test_an_unreadable_size_is_refused(text):
+    with pytest.raises(UsageError, match="--max-memory wants a size such as 6G"):
+        memory.parse_size(text)
 
 
 def test_a_run_over_budget_is_tiled_and_gives_the_untiled_result(tiny_vgg, tiny_layers,
