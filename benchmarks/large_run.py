@@ -8,7 +8,7 @@ Runs the command line in a subprocess: the bundled content and style, ``--optimi
 fit the memory this machine has free), ``--seed 0``. Reports its wall time and peak resident
 memory (the child's ru_maxrss, from ``os.wait4``), the seconds per full-size L-BFGS iteration
 (from ``losses.csv``), and writes them to ``benchmarks/large_run.json``. Then makes
-``docs/images/large_run.png``: the whole result scaled down, beside a 1:1 crop of it. The VGG
+``docs/images/large_run.jpg``: the whole result scaled down, beside a 1:1 crop of it. The VGG
 file is real pretrained VGG16 features (``hed_to_matconvnet.py``). Not part of the test run:
 at 3840x2160 it takes most of an hour on two cores. ``--picture-only`` remakes the picture
 from the run folder.
@@ -30,7 +30,7 @@ import machine
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 JSON = ROOT / "benchmarks" / "large_run.json"
-PICTURE = ROOT / "docs" / "images" / "large_run.png"
+PICTURE = ROOT / "docs" / "images" / "large_run.jpg"
 PANEL = 640  # the height of both panels of the picture
 
 
@@ -74,7 +74,7 @@ def picture(out: str) -> None:
     sheet.paste(scaled, (0, 0))
     sheet.paste(crop, (scaled.width + 16, 0))
     PICTURE.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(PICTURE, optimize=True)
+    sheet.save(PICTURE, quality=88, optimize=True)
 
 
 def main(argv=None) -> int:

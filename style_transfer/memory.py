@@ -46,6 +46,11 @@ ACTIVATION_COPIES = 1.5
 # SciPy's L-BFGS-B keeps 2 x m correction vectors and about 12 more of the image's size in
 # float64 (m = 10 corrections: 32 values), plus float32 copies of the image and its gradient.
 LBFGS_VECTORS_FIXED = 12
+# In tiles, where the activations no longer dwarf them, the float64 arrays of the image's size
+# around SciPy count too: the bounds (2), the iterate and the last evaluated point, the
+# gradient handed back. A 3840x2160 run on VGG16 in 4 tiles peaked 1.1 GiB (4.4 such copies)
+# above its estimate without them (benchmarks/large_run.py).
+LBFGS_TILED_COPIES = 6
 # A tiled level also holds arrays of the whole image: the Variable, the image fetched for an
 # evaluation, its gradient, the picture of a progress record and its copies on the way to a
 # PNG, counted in float32 RGB images; Adam's two moments are counted apart. Measured with
@@ -94,7 +99,8 @@ def tiled_bytes(layers: Sequence[Layer], height: int, width: int, tile: int,
     image = 4 * height * width * 3
     state = (IMAGE_COPIES + (channels == 1)) * image  # luminance keeps the content's chroma
     if optimizer == "lbfgs":
-        state += lbfgs_bytes_per_value(corrections) * height * width * channels
+        state += (lbfgs_bytes_per_value(corrections) + 8 * LBFGS_TILED_COPIES) * \
+            height * width * channels
     else:
         state += ADAM_COPIES * 4 * height * width * channels
     rows, cols, depth = vgg.shapes(layers, height, width)[content_layer]
