@@ -82,8 +82,8 @@ def test_absurd_size_is_refused_with_an_estimate():
     huge = StyleConfig(height=100_000, width=100_000)
     with pytest.raises(UsageError, match=r"^100000x100000 needs about [\d.]+ GiB of memory even "
                                          r"in the smallest tiles \(16x16 pixels\), [\d.]+ GiB of "
-                                         r"it for the runtime, and [\d.]+ GiB is available; use "
-                                         r"a smaller"):
+                                         r"it for the runtime, and [\d.]+ GiB is available, of "
+                                         r"which 1 GiB is kept free; use a smaller"):
         memory.plan(layers, [huge])
     assert memory.plan(layers, StyleConfig(scales=2).levels()) == [None, None]
 

@@ -37,10 +37,10 @@ def test_a_signal_saves_and_exits_128_plus_its_number_then_a_rerun_resumes(
     content, style = image_files
     out = tmp_path / "out"
     size = TINY
-    if tiled:  # a budget that takes tiles of 32 pixels at 200x200
-        config = StyleConfig(height=200, width=200, optimizer=optimizer)
-        budget = memory.level_bytes(vgg.trunk(tiny_layers, ["relu4_2", "relu5_1"]), config, 32)
-        size = ["--height", "200", "--width", "200", "--seed", "1", "--max-memory", str(budget)]
+    if tiled:  # a budget below one pass that takes tiles of 64 pixels at 400x400
+        config = StyleConfig(height=400, width=400, optimizer=optimizer)
+        budget = memory.level_bytes(vgg.trunk(tiny_layers, ["relu4_2", "relu5_1"]), config, 64)
+        size = ["--height", "400", "--width", "400", "--seed", "1", "--max-memory", str(budget)]
     args = [sys.executable, str(REPO / "scripts" / "style_transfer.py"), "--vgg", tiny_vgg,
             "--content", content, "--style", style, "--output-dir", str(out),
             "--optimizer", optimizer, "--iterations", "100000", "--checkpoint-every", "100000",
@@ -68,7 +68,7 @@ def test_a_signal_saves_and_exits_128_plus_its_number_then_a_rerun_resumes(
                              capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming at step {step}" in resumed.stdout
-    assert ("in 49 tiles of up to 32x32 pixels" in resumed.stdout) == tiled
+    assert ("in 49 tiles of up to 64x64 pixels" in resumed.stdout) == tiled
 
 
 def test_a_second_signal_during_the_save_is_noted_and_ignored(capsys):
