@@ -53,7 +53,8 @@ def test_every_worker_trains_then_eval_plots_and_a_rerun_extends(cli, tmp_path):
 def test_a_killed_worker_is_reported_and_the_others_finish(cli, tmp_path):
     run = train(cli, tmp_path, "--last-step", "4000")
     victim = run.pid_of("worker", 2)
-    run.wait_for(r"global_step=(3|4|5)00/")
+    # Any logged step from 300 to 2999: racing updates can skip every line of a narrow window.
+    run.wait_for(r"global_step=([3-9]\d\d|[12]\d\d\d)/")
     os.kill(victim, signal.SIGKILL)
     assert run.finish() == 1, run.output
     assert "summary: job=worker task=2 stopped early (killed by signal 9)" in run.output
@@ -66,7 +67,7 @@ def test_a_killed_worker_is_reported_and_the_others_finish(cli, tmp_path):
 def test_a_killed_chief_stops_the_run_and_a_relaunch_resumes(cli, tmp_path):
     run = train(cli, tmp_path, "--last-step", "20000", "--checkpoint-every", "200")
     chief = run.pid_of("worker", 0)
-    run.wait_for(r"global_step=(6|7|8|9)00/")
+    run.wait_for(r"global_step=([6-9]\d\d|\d{4})/")  # from 600 on, before 10000
     os.kill(chief, signal.SIGKILL)
     assert run.finish() == 1, run.output
     assert "the chief (worker 0) exited with code -9" in run.output
@@ -84,7 +85,7 @@ def test_a_killed_chief_stops_the_run_and_a_relaunch_resumes(cli, tmp_path):
 def test_a_dead_ps_ends_every_worker_within_the_timeout(cli, tmp_path):
     run = train(cli, tmp_path, "--last-step", "1000000", "--timeout", "5")
     ps = run.pid_of("ps", 0)
-    run.wait_for(r"global_step=(3|4|5)00/")
+    run.wait_for(r"global_step=([3-9]\d\d|\d{4,})/")  # any logged step from 300 on
     killed = time.monotonic()
     os.kill(ps, signal.SIGKILL)
     code = run.finish(limit=60)
@@ -116,7 +117,7 @@ def test_a_signal_saves_a_checkpoint_and_exits_128_plus_its_number(cli, tmp_path
     run = cli("train", "--checkpoint-dir", str(tmp_path), "--log-every", "100",
               "--last-step", "1000000", "--checkpoint-every", "100000",
               sigint_ignored=sigint_ignored)
-    run.wait_for(r"global_step=(3|4|5)00/")
+    run.wait_for(r"global_step=([3-9]\d\d|\d{4,})/")  # any logged step from 300 on
     os.kill(run.process.pid, signum)
     assert run.finish(limit=120) == 128 + signum, run.output
     assert f"interrupted by {signum.name}" in run.output
