@@ -50,15 +50,9 @@ def run(vgg: str, height: int, width: int, coarse: int, iterations: int, out: st
             for a, b in zip(rows, rows[1:])]
     return {"command": command, "exit": os.waitstatus_to_exitcode(status),
             "wall_seconds": seconds, "peak_bytes": usage.ru_maxrss * 1024,
-            "other_cores": meter.other_cores(), "cpu": cpu(),
+            "other_cores": meter.other_cores(), "cpu": machine.cpu_name(),
             "full_size_seconds_per_iteration": float(np.median(full)) if full else None,
             "full_size_iterations": len(rows), "last": rows[-1] if rows else None}
-
-
-def cpu() -> str:
-    with open("/proc/cpuinfo") as info:
-        return next((line.split(":", 1)[1].strip() for line in info
-                     if line.startswith("model name")), "unknown")
 
 
 def picture(out: str) -> None:

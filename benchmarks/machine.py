@@ -34,6 +34,13 @@ from typing import Any
 CACHE = os.path.join(tempfile.gettempdir(), "tf1cnn_bench")
 
 
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo, to label a benchmark's results."""
+    with open("/proc/cpuinfo") as info:
+        return next((line.split(":", 1)[1].strip() for line in info
+                     if line.startswith("model name")), "unknown")
+
+
 def busy_seconds() -> float:
     """CPU seconds the whole machine has spent busy (not idle or iowait), from /proc/stat."""
     try:

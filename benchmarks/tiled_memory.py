@@ -164,19 +164,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    "--worker", str(height), str(width), budget, vgg],
                                   env=dict(os.environ))
             results.append(dict(found, kind=kind, height=height, width=width))
-            summary = {"budget": args.budget, "steps": args.steps, "cpu": machine_cpu(),
+            summary = {"budget": args.budget, "steps": args.steps, "cpu": machine.cpu_name(),
                        "runs": results}
             pathlib.Path(args.json).write_text(json.dumps(summary, indent=1))
     print(table(results, budget_bytes))
     if not args.no_plot:
         plot(results, budget_bytes)
     return 0
-
-
-def machine_cpu() -> str:
-    with open("/proc/cpuinfo") as info:
-        return next((line.split(":", 1)[1].strip() for line in info
-                     if line.startswith("model name")), "unknown")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ what the optimisation itself needs, is what a *budget* (``--max-memory``) bounds
 
 ``plan`` picks, for each coarse-to-fine level, one pass when it fits the budget, and otherwise
 the largest tiles that do (:mod:`~style_transfer.tiled`): a tiled level needs the activations
-of one tile's window, and what grows with the whole image (``tiled_bytes``). A level that
+of one tile's window, and what grows with the whole image (``level_bytes``). A level that
 cannot fit even in the smallest tiles is refused with the budget it would need, before any
 graph is built.
 
@@ -89,22 +89,22 @@ def runtime_bytes(layers: Sequence[Layer]) -> int:
     return int(FIXED_BYTES + WEIGHT_COPIES * vgg.weight_bytes(layers))
 
 
-def tiled_bytes(layers: Sequence[Layer], height: int, width: int, tile: int,
-                optimizer: str = "adam", style_scale: float = 1.0, corrections: int = 10,
-                content_layer: str = "relu4_2", channels: int = 3) -> int:
-    """Bytes beyond the runtime for a level evaluated in tiles of ``tile`` interior pixels: one
-    window's activations, and the whole image's arrays, optimiser state, content target
-    and style picture."""
-    window = tiles.window_size(height, width, tile, vgg.halo(layers))
+def level_bytes(layers: Sequence[Layer], level, size: int) -> int:
+    """Bytes beyond the runtime for a level (a ``StyleConfig``) evaluated in tiles of ``size``
+    interior pixels: one window's activations, and the whole image's arrays, optimiser state,
+    content target and style picture."""
+    height, width = level.height, level.width
+    channels = 1 if level.colour_control == "luminance" else 3
+    window = tiles.window_size(height, width, size, vgg.halo(layers))
     image = 4 * height * width * 3
     state = (IMAGE_COPIES + (channels == 1)) * image  # luminance keeps the content's chroma
-    if optimizer == "lbfgs":
-        state += (lbfgs_bytes_per_value(corrections) + 8 * LBFGS_TILED_COPIES) * \
+    if level.optimizer == "lbfgs":
+        state += (lbfgs_bytes_per_value(level.lbfgs_corrections) + 8 * LBFGS_TILED_COPIES) * \
             height * width * channels
     else:
         state += ADAM_COPIES * 4 * height * width * channels
-    rows, cols, depth = vgg.shapes(layers, height, width)[content_layer]
-    style = 4 * 3 * int(np.prod(scaled(height, width, style_scale)))
+    rows, cols, depth = vgg.shapes(layers, height, width)[level.content_layer]
+    style = 4 * 3 * int(np.prod(scaled(height, width, level.style_scale)))
     return int(ACTIVATION_COPIES * vgg.activation_bytes(layers, *window) + state
                + 4 * rows * cols * depth + style)
 
@@ -172,13 +172,6 @@ def plan(layers: Sequence[Layer], levels: Sequence, budget: int | None = None
                    if level.optimizer == "lbfgs" else ""))
         found[index] = size
     return found
-
-
-def level_bytes(layers: Sequence[Layer], level, size: int) -> int:
-    """``tiled_bytes`` for a level's config (a ``StyleConfig``)."""
-    return tiled_bytes(layers, level.height, level.width, size, level.optimizer,
-                       level.style_scale, level.lbfgs_corrections, level.content_layer,
-                       1 if level.colour_control == "luminance" else 3)
 
 
 def describe(layers: Sequence[Layer], level, size: int) -> str:

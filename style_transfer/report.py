@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, PngImagePlugin
 
-from . import files
+from . import files, images
 
 GAP = 6  # white pixels between the panels of a sheet
 CURVES = (("total", "total (weighted)"), ("content", "content"), ("style", "style"),
@@ -61,7 +61,7 @@ def contact_sheet(pictures: Sequence[np.ndarray], height: int) -> np.ndarray:
     panels = []
     for picture in pictures:
         image = Image.fromarray(picture if picture.dtype == np.uint8 else
-                                np.clip(np.rint(picture), 0, 255).astype(np.uint8))
+                                images.to_uint8(picture))
         width = max(1, round(image.width * height / image.height))
         panels.append(np.asarray(image.resize((width, height), Image.Resampling.LANCZOS)))
     gap = np.full((height, GAP, 3), 255, np.uint8)
