@@ -1,9 +1,10 @@
-"""Time to quality: how long each option set takes to reach the seed configuration's loss.
+"""Time to quality: how long each option set takes to reach the seed configuration's quality.
 
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/style_quality.py [--networks vgg16-hed vgg19]
-        [--sizes 512x512 250x333] [--vgg16-hed /tmp/vgg16_hed.mat] [--vgg19 PATH]
+        [--sizes 250x333 512x512] [--variants reference fast lbfgs coarse both] [--sweep]
+        [--fast-runs 3] [--vgg16-hed /tmp/vgg16_hed.mat] [--vgg19 PATH]
         [--json benchmarks/style_quality.json] [--plot docs/images/style_quality.png]
-        [--largest 1500x2000 ...]
+        [--side-by-side docs/images/fast_side_by_side.jpg] [--largest 1500x2000 ...]
 
 Networks: ``vgg16-hed`` is real pretrained VGG16 features (the HED edge detector's backbone,
 made by ``hed_to_matconvnet.py``: a real loss landscape, so optimiser choices are judged on
@@ -14,28 +15,36 @@ For each network and size, in this order and each in its own subprocess (so that
 memory, VmHWM, is that run's own; it includes reading the .mat file):
 
 * **reference**: the seed configuration (Adam, learning rate 2.0, 300 steps, ``--seed 0``).
-  Its loss at step 300 is the target, and its wall time the reference time;
-* **lbfgs**: ``--optimizer lbfgs``;
-* **coarse**: ``--scales 2 --coarse-iterations 100`` with Adam;
-* **both**: ``--optimizer lbfgs --scales 2 --coarse-iterations 100``.
+  Its final losses define the seed's quality: a total loss at or below its final one, and a
+  content loss at most ``CONTENT_SLACK`` (1.25) times its final one. Its wall time is the
+  reference time;
+* **fast** (``--fast-runs`` times): ``--fast``, the preset ``config.FAST``, which stops by
+  itself: it is given no target, and the table says whether it ended at the seed's quality;
+* **lbfgs**, **coarse**, **both**: ``--optimizer lbfgs``; ``--scales 2 --coarse-iterations
+  100`` with Adam; both together. Each stops at the first full-size step at or below the
+  reference's final loss;
+* with ``--sweep``, each candidate of ``sweep_candidates``: the preset with one choice changed
+  (init, levels, coarse tolerance and budget, corrections, tolerance and its steps), each
+  stopping by itself as ``--fast`` does. These are the measurements the preset was chosen by.
 
 Each run is the library's ``Engine`` in a temporary folder, its records consumed with a
 ``Progress`` at every step; the wall time is counted from before the graph is built (after the
-.mat file is read) to the first full-size step whose loss is at or below the target, and a run
-gives up at the reference's wall time: the worker then leaves the loop, which closes the
-records' generator and so stops the optimisation. Times include the step image written at
-each step, in every variant alike. "others" is the number of cores other processes kept busy
-meanwhile (``machine.Meter``): above ~0.1 the machine was contended and the times are
-disturbed. The
+.mat file is read) to the run's end or the step that reached the target, and a run gives up at
+the reference's wall time: the worker then leaves the loop, which closes the records'
+generator and so stops the optimisation. Times include the step image written at each step,
+in every variant alike. "others" is the number of cores other processes kept busy meanwhile
+(``machine.Meter``): above ~0.1 the machine was contended and the times are disturbed. The
 "full-size evals" column counts the work instead, whatever the load: each level's
 loss-and-gradient evaluations (an Adam step is one) weighted by its share of the full size's
 pixels.
 
 ``--largest HxW ...`` instead runs ``--optimizer lbfgs --scales 3`` at each size on the VGG19
 file for a few steps per level (``--largest-steps``), reporting ms per full-size step, peak
-memory and the memory estimate. Prints a table, writes the JSON after every run, and plots
-loss against time per network at the first size of ``--sizes``; ``--from-json`` does the
-table and plot again from the JSON files of earlier (or interrupted) runs.
+memory and the memory estimate. Prints a table, writes the JSON after every run, plots loss
+against time per network at the first size of ``--sizes`` (the first run of each variant;
+not the sweep), and draws the reference's result beside the first ``--fast`` run's on
+VGG16/HED, one row per size; ``--from-json`` does the table and plot again from the JSON files
+of earlier (or interrupted) runs.
 """
 from __future__ import annotations
 
@@ -45,6 +54,7 @@ import dataclasses
 import json
 import os
 import pathlib
+import shutil
 import sys
 import tempfile
 import time
@@ -52,6 +62,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import machine
+from tf1cnn.style_transfer.config import FAST
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 VARIANTS = {  # StyleConfig fields over the seed configuration
@@ -59,7 +70,14 @@ VARIANTS = {  # StyleConfig fields over the seed configuration
     "lbfgs": {"optimizer": "lbfgs"},
     "coarse": {"scales": 2, "coarse_iterations": 100},
     "both": {"optimizer": "lbfgs", "scales": 2, "coarse_iterations": 100},
+    "fast": FAST,  # stops by itself: no target
 }
+# --sweep: the choices for --fast, each measured as a one-choice change to the preset
+CHOICES = {"init": ("noise", "content", "style-colours"), "scales": (1, 2, 3),
+           "coarse_tolerance": (0.3, 0.1, 0.03), "coarse_evaluations": (15, 30, 60),
+           "lbfgs_corrections": (5, 10, 20), "tolerance": (0.5, 0.4, 0.3),
+           "tolerance_steps": (1, 3, 5)}
+CONTENT_SLACK = 1.25  # the seed's quality: its total loss or less, and at most 1.25x its content
 NETWORK_NAMES = {"vgg16-hed": "VGG16/HED (pretrained)", "vgg19": "VGG19 (random weights)"}
 NAN = float("nan")
 
@@ -77,8 +95,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="divide the random VGG19's channel counts (smoke tests)")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "style_quality.json"))
     parser.add_argument("--plot", default=str(ROOT / "docs" / "images" / "style_quality.png"))
+    parser.add_argument("--side-by-side",
+                        default=str(ROOT / "docs" / "images" / "fast_side_by_side.jpg"),
+                        help="the reference's result beside --fast's, on VGG16/HED")
     parser.add_argument("--largest", nargs="+", help="HxW sizes for the largest-size check")
     parser.add_argument("--largest-steps", type=int, default=3)
+    parser.add_argument("--fast-runs", type=int, default=3, help="runs of --fast, for a median")
+    parser.add_argument("--sweep", action="store_true",
+                        help="also run every candidate for --fast (sweep_candidates)")
     parser.add_argument("--from-json", nargs="+", metavar="JSON",
                         help="print the table and draw the plot from earlier runs' JSON files")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -86,12 +110,15 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--size", help=argparse.SUPPRESS)
     parser.add_argument("--target", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--budget", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--fields", help=argparse.SUPPRESS)
+    parser.add_argument("--save", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def worker(args: argparse.Namespace) -> dict[str, Any]:
-    """One run of the engine: a time line of (seconds, size, step, loss, evaluations)."""
-    from tf1cnn.style_transfer import cli, engine, images, matconvnet, memory, vgg
+    """One run of the engine: a time line of (seconds, size, step, loss, evaluations, content
+    loss, style loss), a row per step."""
+    from tf1cnn.style_transfer import cli, engine, images, job, matconvnet, memory, vgg
     from tf1cnn.style_transfer.config import StyleConfig
     from tf1cnn.style_transfer.rundir import RunDir
 
@@ -99,6 +126,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     if args.worker == "largest":
         fields = {"optimizer": "lbfgs", "scales": 3, "iterations": args.largest_steps,
                   "coarse_iterations": args.largest_steps}
+    elif args.fields:
+        fields = json.loads(args.fields)
     else:
         fields = VARIANTS[args.worker]
     config = dataclasses.replace(StyleConfig(), height=height, width=width, seed=0,
@@ -111,30 +140,37 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     style = images.read_rgb(cli.sample(cli.SAMPLE_STYLE))
     full = f"{height}x{width}"
     timeline: list[list] = []
-    outcome = "finished"
+    outcome, final = "finished", None
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, engine.Engine(layers, config) as style_engine:
         out = RunDir(tmp)
         folders = [out.level(c.height, c.width) for c in config.levels()[:-1]] + [out]
-        run = style_engine.run(content, [style], folders)
+        start = job.start_picture(config.init, content, [style], None)
+        run = style_engine.run(content, [style], folders, start)
         with contextlib.closing(run.records(schedule=lambda step, iterations: True)) as records:
             for record in records:
                 if not isinstance(record, engine.Progress):
                     continue
                 images.write_png(folders[record.level].step_image(record.step), record.image)
+                if record.level == record.levels - 1:
+                    final = record.image  # written once timing is over (--save)
                 now = time.perf_counter() - started
                 size, loss = f"{record.height}x{record.width}", record.losses["total"]
-                timeline.append([round(now, 3), size, record.step, loss, record.evaluations])
+                timeline.append([round(now, 3), size, record.step, loss, record.evaluations,
+                                 record.losses["content"], record.losses["style"]])
                 if size == full and args.target is not None and loss <= args.target:
                     outcome = "reached"
                     break
                 if args.budget is not None and now > args.budget:
                     outcome = "gave up"
                     break
+    if args.save and final is not None:
+        images.write_png(args.save, final)
     # A run that gives up on a coarse level has no full-size row: no loss, steps or speed.
-    full_rows = [row for row in timeline if row[1] == full] or [[NAN, full, 0, NAN, 0]]
+    full_rows = [row for row in timeline if row[1] == full] or [[NAN, full, 0, NAN, 0, NAN, NAN]]
     return {"variant": args.worker, "size": full, "outcome": outcome,
             "seconds": timeline[-1][0], "final_loss": full_rows[-1][3],
+            "final_content": full_rows[-1][5],
             "steps": full_rows[-1][2], "evaluations": full_rows[-1][4],
             "ms_per_full_step": 1000 * (full_rows[-1][0] - full_rows[0][0])
             / max(1, full_rows[-1][2] - full_rows[0][2]),
@@ -157,8 +193,9 @@ def plot(results: list[dict], size: str, path: str) -> None:
     figure = Figure(figsize=(5.5 * len(networks), 4), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     for axes, network in zip(figure.subplots(1, len(networks), squeeze=False)[0], networks):
-        runs = [r for r in results if r["network"] == network and r["size"] == size]
-        for run in runs:
+        runs = [r for r in results if r["network"] == network and r["size"] == size
+                and r["variant"] in VARIANTS and "failed" not in r]
+        for run in {r["variant"]: r for r in reversed(runs)}.values():  # the first of each
             rows = [row for row in run["timeline"] if row[1] == size]
             axes.plot([row[0] for row in rows], [row[3] for row in rows], label=run["variant"],
                       marker="o" if len(rows) < 3 else None)
@@ -174,11 +211,34 @@ def plot(results: list[dict], size: str, path: str) -> None:
     figure.savefig(path)
 
 
+def side_by_side(results: list[dict], pictures: dict[tuple[str, str], str], path: str) -> None:
+    """The reference's result beside the first --fast run's, one row per size, each titled
+    with its time and losses. ``pictures`` maps (size, variant) to the saved result."""
+    import imageio.v3 as iio
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    sizes = sorted({size for size, _ in pictures}, key=_pixels)
+    figure = Figure(figsize=(9, 4.2 * len(sizes)), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    grid = figure.subplots(len(sizes), 2, squeeze=False)
+    for row, size in zip(grid, sizes):
+        for axes, (variant, label) in zip(row, (("reference", "the tutorial's Adam, 300 steps"),
+                                                ("fast", "--fast"))):
+            run = next(r for r in results if r["network"] == "vgg16-hed" and r["size"] == size
+                       and r["variant"] == variant)
+            axes.imshow(iio.imread(pictures[size, variant]))
+            axes.set_title(f"{label}, {size}: {run['seconds']:.1f} s\nloss {run['final_loss']:.0f}"
+                           f", content {run['final_content']:.2f}", fontsize=10)
+            axes.axis("off")
+    figure.savefig(path, pil_kwargs={"quality": 90})
+
+
 def full_size_evaluations(result: dict) -> float:
     """Loss-and-gradient evaluations of the run, each level's counted at its share of the full
     size's pixels: the work done, whatever else the machine was doing meanwhile."""
     last = {}
-    for _, size, _, _, evaluations in result["timeline"]:
+    for _, size, _, _, evaluations, *_ in result["timeline"]:
         last[size] = evaluations
     full = _pixels(result["size"])
     return sum(count * _pixels(size) / full for size, count in last.items())
@@ -189,10 +249,17 @@ def _pixels(size: str) -> int:
     return height * width
 
 
+def seed_quality(result: dict, reference: dict) -> bool:
+    """Whether ``result`` ended at the seed configuration's quality: a total loss at or below
+    the reference's final one, and a content loss at most CONTENT_SLACK times its."""
+    return result["final_loss"] <= reference["final_loss"] and \
+        result["final_content"] <= CONTENT_SLACK * reference["final_content"]
+
+
 def table(results: list[dict]) -> str:
     header = ("network", "size", "variant", "outcome", "seconds", "÷ ref", "final loss",
-              "steps", "evals", "full-size evals", "÷ ref", "ms/step", "peak MB", "est. MB",
-              "others")
+              "content", "seed quality", "steps", "evals", "full-size evals", "÷ ref",
+              "ms/step", "peak MB", "est. MB", "others")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in results:
         if "failed" in r:
@@ -205,12 +272,73 @@ def table(results: list[dict]) -> str:
         ratio = r["seconds"] / reference["seconds"] if reached else float("nan")
         work = full_size_evaluations(r)
         work_ratio = work / full_size_evaluations(reference) if reached else float("nan")
-        row = (r["network"], r["size"], r["variant"], r["outcome"], f"{r['seconds']:.0f}",
-               f"{ratio:.2f}", f"{r['final_loss']:.4g}", r["steps"], r["evaluations"],
-               f"{work:.0f}", f"{work_ratio:.2f}", f"{r['ms_per_full_step']:.0f}",
+        row = (r["network"], r["size"], r["variant"], r["outcome"], f"{r['seconds']:.1f}",
+               f"{ratio:.3f}", f"{r['final_loss']:.4g}", f"{r['final_content']:.3g}",
+               "yes" if seed_quality(r, reference) else "no", r["steps"], r["evaluations"],
+               f"{work:.1f}", f"{work_ratio:.3f}", f"{r['ms_per_full_step']:.0f}",
                f"{r['peak_mb']:.0f}", f"{r['estimate_mb']:.0f}", f"{r['other_cores']:.2f}")
         lines.append("| " + " | ".join(map(str, row)) + " |")
     return "\n".join(lines)
+
+
+def fast_summary(results: list[dict]) -> str:
+    """Per network and size: the reference, the --fast runs and their median against it."""
+    header = ("network", "size", "reference s", "--fast runs, s", "median s", "÷ ref",
+              "full-size evals ÷ ref", "loss (ref)", "content (ref × 1.25)", "seed quality")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for reference in (r for r in results if r["variant"] == "reference" and "failed" not in r):
+        runs = [r for r in results if r["variant"] == "fast" and "failed" not in r
+                and r["network"] == reference["network"] and r["size"] == reference["size"]]
+        if not runs:
+            continue
+        median = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+        work = full_size_evaluations(median) / full_size_evaluations(reference)
+        row = (reference["network"], reference["size"], f"{reference['seconds']:.1f}",
+               ", ".join(f"{r['seconds']:.1f}" for r in runs), f"{median['seconds']:.1f}",
+               f"**{median['seconds'] / reference['seconds']:.3f}**", f"{work:.3f}",
+               f"{median['final_loss']:.4g} ({reference['final_loss']:.4g})",
+               f"{median['final_content']:.3g} ({CONTENT_SLACK * reference['final_content']:.3g})",
+               " / ".join("yes" if seed_quality(r, reference) else "no" for r in runs))
+        lines.append("| " + " | ".join(map(str, row)) + " |")
+    return "\n".join(lines)
+
+
+def sweep_summary(results: list[dict]) -> str:
+    """One row per --sweep candidate, one column per network and size: its time ÷ the
+    reference's, and whether it ended at the seed's quality."""
+    settings = [(r["network"], r["size"]) for r in results
+                if r["variant"] == "reference" and "failed" not in r]
+    names = ["fast"] + [f"sweep: {name}" for name in sweep_candidates()]
+    header = ("candidate", *(f"{network} {size}" for network, size in settings))
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name in names:
+        cells = []
+        for network, size in settings:
+            reference = next(r for r in results if r["variant"] == "reference"
+                             and r["network"] == network and r["size"] == size)
+            run = next((r for r in results if r["variant"] == name and r["network"] == network
+                        and r["size"] == size), None)
+            if run is None or "failed" in run or run["outcome"] == "gave up":
+                cells.append("—" if run is None else "failed" if "failed" in run else "gave up")
+                continue
+            mark = "" if seed_quality(run, reference) else " ✗"
+            cells.append(f"{run['seconds'] / reference['seconds']:.3f}, "
+                         f"{run['final_loss']:.4g}{mark}")
+        if any(cell != "—" for cell in cells):
+            label = "preset (--fast, first run)" if name == "fast" else name[len("sweep: "):]
+            lines.append("| " + " | ".join((label, *cells)) + " |")
+    return "\n".join(lines)
+
+
+def sweep_candidates() -> dict[str, dict]:
+    """Each one-choice change to the preset (which the "fast" runs measure), by name:
+    {name: StyleConfig fields}."""
+    found = {}
+    for name, values in CHOICES.items():
+        for value in values:
+            if FAST.get(name) != value:
+                found[f"{name} {value}"] = {**FAST, name: value}
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -223,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in args.from_json:
             with open(path) as handle:
                 results += [r for r in json.load(handle)["results"] if r["variant"] != "largest"]
-        print(table(results))
+        print(table(results), fast_summary(results), sweep_summary(results), sep="\n\n")
         plot(results, args.sizes[0], args.plot)
         return 0
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the CLI does; the workers inherit
@@ -234,37 +362,56 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def save() -> None:
         with open(args.json, "w") as handle:
-            json.dump({"results": results, "cpus": os.cpu_count()}, handle)
+            json.dump({"results": results, "cpus": os.cpu_count(), "cpu": machine.cpu_name(),
+                       "fast": FAST}, handle)
+
+    def measure(network: str, size: str, variant: str, fields: dict | None,
+                reference: dict | None) -> dict:
+        extra = [] if fields is None else ["--fields", json.dumps(fields)]
+        if network == "vgg16-hed" and variant in ("reference", "fast") and \
+                (size, variant) not in pictures:
+            pictures[size, variant] = os.path.join(folder, f"{size}_{variant}.png")
+            extra += ["--save", pictures[size, variant]]
+        if reference is not None:
+            extra += ["--budget", str(reference["seconds"])]
+            if variant in ("lbfgs", "coarse", "both"):  # these stop at the seed's loss
+                extra += ["--target", str(reference["final_loss"])]
+        result = dict(spawn("--worker", variant, "--size", size, "--vgg", paths[network],
+                            *extra), network=network, variant=variant, size=size)
+        results.append(result)
+        save()
+        print(f"{network} {size} {variant}: " + json.dumps(
+            {k: v for k, v in result.items() if k != "timeline"}), file=sys.stderr, flush=True)
+        return result
 
     if args.largest:
         for size in args.largest:
-            result = dict(spawn("--worker", "largest", "--size", size, "--vgg", vgg19,
-                                "--largest-steps", str(args.largest_steps)),
-                          network="vgg19", variant="largest", size=size)
-            results.append(result)
+            results.append(dict(spawn("--worker", "largest", "--size", size, "--vgg", vgg19,
+                                      "--largest-steps", str(args.largest_steps)),
+                                network="vgg19", variant="largest", size=size))
             save()
-            print(json.dumps({k: v for k, v in result.items() if k != "timeline"}), flush=True)
+            print(json.dumps({k: v for k, v in results[-1].items() if k != "timeline"}),
+                  flush=True)
         return 0
+    pictures: dict[tuple[str, str], str] = {}  # (size, variant): the saved result
+    folder = tempfile.mkdtemp(prefix="style_quality_")
     for network in args.networks:
         for size in args.sizes:
-            reference = None
+            reference = measure(network, size, "reference", None, None)
             for variant in args.variants:
-                extra = [] if reference is None else [
-                    "--target", str(reference["final_loss"]),
-                    "--budget", str(reference["seconds"])]
-                result = dict(spawn("--worker", variant, "--size", size, "--vgg",
-                                    paths[network], *extra),
-                              network=network, variant=variant, size=size)
-                if variant == "reference":
-                    reference = result
-                results.append(result)
-                save()
-                print(f"{network} {size} {variant}: " + json.dumps(
-                    {k: v for k, v in result.items() if k != "timeline"}),
-                    file=sys.stderr, flush=True)
-    print(table(results))
+                for _ in range(args.fast_runs if variant == "fast" else
+                               0 if variant == "reference" else 1):
+                    measure(network, size, variant, None, reference)
+            if args.sweep:
+                for name, fields in sweep_candidates().items():
+                    measure(network, size, f"sweep: {name}", fields, reference)
+    print(table(results), fast_summary(results), sweep_summary(results), sep="\n\n")
     plot(results, args.sizes[0], args.plot)
     print(f"wrote {args.json} and {args.plot}")
+    if {variant for _, variant in pictures} == {"reference", "fast"}:
+        side_by_side(results, pictures, args.side_by_side)
+        print(f"wrote {args.side_by_side}")
+    shutil.rmtree(folder)
     return 0
 
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from . import exits, options, runtime, stops
-from .config import INITS, StyleConfig
+from .config import FAST, INITS, StyleConfig
 from .errors import UsageError
 from .samples import SAMPLE_CONTENT, SAMPLE_STYLE, sample
 
@@ -25,7 +25,10 @@ DESCRIPTION = ("Gatys neural style transfer in TF1 graph mode, as in the 2019 tu
 
 
 def build_parser() -> options.ConfigParser:
-    return options.ConfigParser(StyleConfig, prog="tf1cnn-style", description=DESCRIPTION)
+    return options.ConfigParser(
+        StyleConfig, presets={"fast": ("the tutorial's quality in a fraction of its time, each "
+                                       "level stopping by itself", FAST)},
+        prog="tf1cnn-style", description=DESCRIPTION)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,8 +84,7 @@ def _run(config: StyleConfig) -> int:
             item = dataclasses.replace(config, content=path, output_dir=out, vgg=network.source)
             print("config: " + json.dumps(dataclasses.asdict(item)), flush=True)
             content = images.read_rgb(path, "content")
-            start = {"noise": None, "content": content, "style": styles[0]}.get(config.init,
-                                                                                 init_file)
+            start = job.start_picture(config.init, content, styles, init_file)
             status = job.stylise(style_engine, job.Job(item, content, styles, start,
                                                        job.identity(item, network.sha256),
                                                        **pictures),

@@ -16,12 +16,17 @@ from .options import option
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 POOLING = ("avg", "max")
 OPTIMIZERS = ("adam", "lbfgs")
-INITS = ("noise", "content", "style")  # or the path of an image file
+INITS = ("noise", "content", "style", "style-colours")  # or the path of an image file
 COLOUR_CONTROLS = ("none", "luminance", "match")
 COLOUR_MATCHES = ("cholesky", "eigen")
 CHOICES = {"pooling": POOLING, "optimizer": OPTIMIZERS, "colour_control": COLOUR_CONTROLS,
            "colour_match": COLOUR_MATCHES}
 MIN_LEVEL_SIDE = 8  # the coarsest coarse-to-fine level; relu5_1 then still has a pixel
+# --fast: values chosen by measurement (benchmarks/style_quality.py --sweep; its JSON keeps the
+# candidates): the tutorial's quality in a fraction of its time, each level ending by itself.
+FAST = {"optimizer": "lbfgs", "scales": 2, "init": "content", "coarse_iterations": 1000,
+        "coarse_tolerance": 0.1, "coarse_evaluations": 30, "iterations": 1000,
+        "tolerance": 0.4, "tolerance_steps": 3, "lbfgs_corrections": 10}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,12 +68,21 @@ class StyleConfig:
             "units: 6G, 6GiB, 512M); a level that does not fit is evaluated exactly in tiles. "
             "Default: what the machine has free, less the runtime and 1 GiB", metavar="SIZE")
     tolerance: float = option(
-        0.0, "stop when the relative change of the loss from one step to the next falls to this "
-             "(adam and lbfgs); 0 never stops early")
+        0.0, "the full size stops when the relative change of the loss over the last "
+             "--tolerance-steps steps falls to this (adam and lbfgs); 0 never stops early")
+    tolerance_steps: int = option(
+        1, "the steps over which --tolerance and --coarse-tolerance measure the loss's change "
+           "(more than 1 smooths out a single slow step)")
     scales: int = option(
         1, "coarse-to-fine: optimise first at 1/2^(N-1) of the size, then at each doubling")
     coarse_iterations: int = option(
-        100, "steps at each coarse-to-fine level below the full size")
+        100, "steps at most at each coarse-to-fine level below the full size")
+    coarse_tolerance: float = option(
+        0.0, "a coarse-to-fine level below the full size stops when the relative change of the "
+             "loss over the last --tolerance-steps steps falls to this; 0 never stops early")
+    coarse_evaluations: int = option(
+        0, "a coarse-to-fine level below the full size stops once it has used this many "
+           "loss-and-gradient evaluations (an Adam step is one); 0: no budget")
     content_weight: float = option(0.01, "weight of the content loss in the total")
     style_weight: float = option(1.0, "weight of the style loss in the total")
     tv_weight: float = option(  # off in the tutorial
@@ -82,7 +96,8 @@ class StyleConfig:
         (0.5, 1.0, 1.5, 3.0, 4.0), "one weight per style layer")
     init: str = option(
         "noise", "initial image: noise (the tutorial's noise blended with the content), "
-                 "content, style (the first style image) or the path of an image file")
+                 "content, style (the first style image), style-colours (the content given the "
+                 "first style image's colour mean and covariance) or the path of an image file")
     noise_ratio: float = option(
         0.6, "share of uniform noise in the initial image; the rest is the content")
     noise_range: float = option(20.0, "the initial noise is uniform in (-range, range)")
@@ -127,7 +142,7 @@ class StyleConfig:
     def check(self) -> None:
         """Raise UsageError on a value no run could use."""
         for name in ("height", "width", "iterations", "checkpoint_every", "scales",
-                     "coarse_iterations", "lbfgs_corrections"):
+                     "coarse_iterations", "lbfgs_corrections", "tolerance_steps"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, "
                                  f"got {getattr(self, name)}")
@@ -135,7 +150,8 @@ class StyleConfig:
             if not getattr(self, name) > 0:
                 raise UsageError(f"--{name.replace('_', '-')} must be positive, "
                                  f"got {getattr(self, name)}")
-        for name in ("content_weight", "style_weight", "tv_weight", "tolerance"):
+        for name in ("content_weight", "style_weight", "tv_weight", "tolerance",
+                     "coarse_tolerance", "coarse_evaluations"):
             if not getattr(self, name) >= 0:
                 raise UsageError(f"--{name.replace('_', '-')} must not be negative, "
                                  f"got {getattr(self, name)}")
@@ -222,10 +238,12 @@ class StyleConfig:
 
     def levels(self) -> list[StyleConfig]:
         """The coarse-to-fine levels, coarsest first: each halves the next one's size and runs
-        ``coarse_iterations``; the last is this config itself."""
+        ``coarse_iterations`` at most, stopping at ``coarse_tolerance``; the last is this config
+        itself."""
         return [dataclasses.replace(self, height=max(1, round(self.height / 2**k)),
                                     width=max(1, round(self.width / 2**k)),
-                                    iterations=self.coarse_iterations)
+                                    iterations=self.coarse_iterations,
+                                    tolerance=self.coarse_tolerance)
                 for k in range(self.scales - 1, 0, -1)] + [self]
 
     def run_settings(self) -> dict:

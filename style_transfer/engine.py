@@ -13,6 +13,11 @@ whose :meth:`~StyleRun.records` yields
   early: losses, evaluations, time, the image, and whether a checkpoint was written;
 * :class:`LevelEnd` with the level's final image.
 
+A level stops early when its loss changes by ``tolerance`` or less over ``tolerance_steps``
+steps (``coarse_tolerance`` below the full size), when a coarse level has used
+``coarse_evaluations``, or when L-BFGS-B ends by itself; its checkpoint then gets a note
+(``ended.json``) so that a resumed run ends that level there too.
+
 The engine writes what only it can: Saver checkpoints (every ``checkpoint_every`` steps, at a
 level's last step and where it stops early) and TensorBoard summaries. Printing, image files
 and deciding to stop belong to the consumer: leaving the loop stops the optimisation, and
@@ -41,8 +46,10 @@ are loaded per image, like the other targets.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
+import json
 import logging
 import os
 import time
@@ -51,7 +58,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import tensorflow as tf
 
-from . import colour, controls, images, lbfgs, losses, masks, memory, runtime, tiled, vgg
+from . import colour, controls, files, images, lbfgs, losses, masks, memory, runtime, tiled, vgg
 from .config import StyleConfig
 from .errors import OutputError, UsageError
 from .evaluator import ContentTerm, Evaluator, GuidedStyleTerm, StyleTerm, TVTerm
@@ -61,6 +68,7 @@ from .summaries import SummaryWriter
 log = logging.getLogger(__name__)
 Schedule = Callable[[int, int], bool]
 KEPT_STYLES = 16  # (style image, level) pairs whose Gram matrices the engine keeps
+ENDED = "ended.json"  # in a level's checkpoint folder: the step where it stopped early, and why
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +79,7 @@ class LevelStart:
     width: int
     iterations: int
     resumed_at: int | None  # the checkpoint's step when resumed; None when started fresh
+    ended: str = ""  # why the resumed level had already stopped early; it is not optimised
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +173,37 @@ class Pixels:
 def relative_change(before: float, after: float) -> float:
     """|before - after| / max(|before|, |after|, 1): SciPy's L-BFGS-B stopping measure."""
     return abs(before - after) / max(abs(before), abs(after), 1.0)
+
+
+def converged(history: Sequence[float], tolerance: float, steps: int) -> str:
+    """Why a level whose losses so far this session are ``history`` (one per step, the last
+    the newest) stops: over the last ``steps`` steps the loss changed by ``tolerance`` > 0 or
+    less, relatively. Empty if it goes on (always, before ``steps`` + 1 losses)."""
+    if tolerance <= 0 or len(history) <= steps:
+        return ""
+    change = relative_change(history[-1 - steps], history[-1])
+    over = "" if steps == 1 else f" over {steps} steps"
+    return f"relative loss change {change:.3g}{over} <= tolerance {tolerance:g}" \
+        if change <= tolerance else ""
+
+
+def budget_used(evaluations: int, budget: int) -> str:
+    """Why a level stops after ``evaluations``: it has used its ``budget`` > 0. Empty if not."""
+    return f"evaluation budget {budget} used ({evaluations})" \
+        if 0 < budget <= evaluations else ""
+
+
+def ended_early(folder, resumed_at: int | None) -> str:
+    """Why the level in ``folder`` (a RunDir), resumed at ``resumed_at``, had stopped early
+    there, from the note its last checkpoint left; empty if it had not (or started fresh)."""
+    if resumed_at is None:
+        return ""
+    try:
+        with open(os.path.join(folder.checkpoints, ENDED)) as handle:
+            note = json.load(handle)
+    except (OSError, ValueError):
+        return ""
+    return str(note.get("reason", "")) if note.get("step") == resumed_at else ""
 
 
 class _Level:
@@ -289,7 +329,13 @@ class Engine:
                             for k, (level, tile) in enumerate(zip(self.levels, self.tiles))]
             self._initialize = tf.compat.v1.local_variables_initializer()
             self.graph.finalize()  # nothing may add ops while images are optimised
-        self.session = runtime.new_session(self.graph, config=runtime.session_config())
+        session_config = runtime.session_config()
+        # Grappler's rewrites cost 0.4-0.9 s at the first run of every new set of fetches (a
+        # level's first step, each target), copying the VGG constants, and gave nothing per
+        # step here: at 1000x1000 on VGG19, off, a 2-level run took 48 s against 54 s and
+        # peaked at 3437 MiB against 4272 MiB, with the same image.
+        session_config.graph_options.rewrite_options.disable_meta_optimizer = True
+        self.session = runtime.new_session(self.graph, config=session_config)
         self.session.run(self._initialize)
         self._layers = network.layers
         self._style_grams: dict[tuple[str, int], list[np.ndarray]] = {}
@@ -420,14 +466,16 @@ class StyleRun:
             resumed = self._start(level, previous)
             previous = None
             config, folder = level.config, self.folders[index]
+            ended = ended_early(folder, resumed)
             yield LevelStart(index, len(self.engine.levels), config.height, config.width,
-                             config.iterations, resumed)
-            writer = SummaryWriter(folder.summaries)
-            try:
-                optimise = self._lbfgs if config.optimizer == "lbfgs" else self._adam
-                yield from optimise(level, folder, schedule, writer)
-            finally:
-                writer.close()
+                             config.iterations, resumed, ended)
+            if not ended:
+                writer = SummaryWriter(folder.summaries)
+                try:
+                    optimise = self._lbfgs if config.optimizer == "lbfgs" else self._adam
+                    yield from optimise(level, folder, schedule, writer)
+                finally:
+                    writer.close()
             level.unload()
             previous = self.current_image()
             yield LevelEnd(index, len(self.engine.levels), self.step, previous)
@@ -516,16 +564,28 @@ class StyleRun:
         self._save(self._level, self.folders[self._level.index])
         return self.step, self.current_image()
 
-    def _save(self, level: _Level, folder) -> None:
-        """A checkpoint of ``level``; OutputError when it cannot be written, the previous
-        checkpoint still the latest (the Saver updates its index only after the data)."""
+    def _budget(self, level: _Level) -> int:
+        """The evaluations ``level`` may use: ``coarse_evaluations`` below the full size, else
+        0 (no budget)."""
+        return level.config.coarse_evaluations if level.index < len(self.engine.levels) - 1 \
+            else 0
+
+    def _save(self, level: _Level, folder, stopped: str = "") -> None:
+        """A checkpoint of ``level``, and when the level ``stopped`` early, the note that makes
+        a rerun end it there too (``ended_early``). OutputError when they cannot be written,
+        the previous checkpoint still the latest (the Saver updates its index only after the
+        data)."""
+        step = self.step
         try:
             os.makedirs(folder.checkpoints, exist_ok=True)
             with self.engine.graph.as_default():  # Saver takes the default graph's mode
                 # No .meta file: it would hold the VGG constants, and a resume rebuilds the
                 # graph in code, restoring only the variables.
                 level.saver.save(self.session, os.path.join(folder.checkpoints, "style"),
-                                 global_step=self.step, write_meta_graph=False)
+                                 global_step=step, write_meta_graph=False)
+            if stopped:
+                files.write_json(os.path.join(folder.checkpoints, ENDED),
+                                 {"step": step, "reason": stopped})
         except (OSError, tf.errors.OpError, ValueError) as exc:
             cause = getattr(exc, "strerror", None) or getattr(exc, "message", None) or str(exc)
             raise OutputError(f"cannot write a checkpoint in {folder.checkpoints} "
@@ -545,31 +605,29 @@ class StyleRun:
         step = self.step
         since, timed = time.perf_counter(), 0
         fetches = None if level.tile else [level.train, level.evaluator.losses]
-        previous = None
+        budget = self._budget(level)
+        history = collections.deque(maxlen=config.tolerance_steps + 1)
         while step < config.iterations:
             step += 1
             timed += 1
             logged = schedule(step, config.iterations)
-            stopped = ""
+            stopped = budget_used(step, budget)
+            measured = logged or config.tolerance > 0 or bool(stopped)
             if level.tile:  # the losses come with the gradient, tile by tile
                 values, gradient = level.evaluator.evaluate(self.session)
                 self.session.run(level.train, {level.gradient_in: gradient})
                 del gradient  # one image-sized array fewer during the next evaluation
-            elif logged or config.tolerance > 0:
+            elif measured:
                 _, values = self.session.run(fetches)
                 values = {name: float(v) for name, v in values.items()}
             else:
                 self.session.run(level.train)
-            if logged or config.tolerance > 0:
-                if previous is not None and \
-                        relative_change(previous, values["total"]) <= config.tolerance:
-                    stopped = (f"relative loss change "
-                               f"{relative_change(previous, values['total']):.3g} "
-                               f"<= tolerance {config.tolerance:g}")
-                previous = values["total"]
+            if measured:
+                history.append(values["total"])
+                stopped = stopped or converged(history, config.tolerance, config.tolerance_steps)
             checkpointed = level.due(step) or bool(stopped)
             if checkpointed:
-                self._save(level, folder)
+                self._save(level, folder, stopped)
             if logged or stopped:
                 image = self.current_image()
                 writer.write(step, values, image)
@@ -597,7 +655,9 @@ class StyleRun:
         problem = lbfgs.LBFGS(objective, session.run(level.image), *pixels.bounds(level.shape),
                               corrections=config.lbfgs_corrections,
                               max_iterations=config.iterations - start)
-        since, timed, previous, handed = time.perf_counter(), 0, None, start
+        since, timed, handed = time.perf_counter(), 0, start
+        budget = self._budget(level)
+        history = collections.deque(maxlen=config.tolerance_steps + 1)
         iterates = iter(problem)
         try:
             for iterate in iterates:
@@ -606,15 +666,12 @@ class StyleRun:
                 evaluations = counted + iterate.evaluations
                 image = iterate.x.reshape(level.shape).astype(np.float32)
                 session.run(level.accept, dict(zip(level.accepted, (image, step, evaluations))))
-                stopped = ""
-                if config.tolerance > 0 and previous is not None and \
-                        relative_change(previous, iterate.loss) <= config.tolerance:
-                    stopped = (f"relative loss change {relative_change(previous, iterate.loss):.3g}"
-                               f" <= tolerance {config.tolerance:g}")
-                previous = iterate.loss
+                history.append(iterate.loss)
+                stopped = converged(history, config.tolerance, config.tolerance_steps) or \
+                    budget_used(evaluations, budget)
                 checkpointed = level.due(step) or bool(stopped)
                 if checkpointed:
-                    self._save(level, folder)
+                    self._save(level, folder, stopped)
                 if stopped or schedule(step, config.iterations):
                     values = last["values"] if np.array_equal(last["x"], iterate.x) \
                         else level.evaluator.evaluate(session, image)[0]
@@ -632,10 +689,10 @@ class StyleRun:
             if step == start or handed == step:
                 log.warning("L-BFGS-B stopped at step %d: %s", step, problem.message)
                 return
-            if not level.due(step):
-                self._save(level, folder)
+            stopped = f"L-BFGS-B: {problem.message}"
+            self._save(level, folder, stopped)
             values, _ = level.evaluator.evaluate(session)
             picture = self.current_image()
             writer.write(step, values, picture)
             yield self._record(level, step, counted + problem.evaluations, values, since, timed,
-                               True, f"L-BFGS-B: {problem.message}", picture)
+                               True, stopped, picture)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import download, engine, exits, files, images, metrics, report, stops
+from . import colour, download, engine, exits, files, images, metrics, report, stops
 from .config import INITS, StyleConfig
 from .errors import OutputError
 from .rundir import RunDir
@@ -52,6 +52,22 @@ def identity(config: StyleConfig, weights_sha256: str) -> dict:
             found[name + "_sha256"] = download.file_sha256(paths) if isinstance(paths, str) \
                 else [download.file_sha256(path) for path in paths]
     return found
+
+
+def start_picture(init: str, content: np.ndarray, styles: Sequence[np.ndarray],
+                  init_file: np.ndarray | None) -> np.ndarray | None:
+    """The picture ``init`` names (None for the noise blend, which the engine draws): the
+    content, the first style, the content given the first style's colour mean and covariance
+    (``style-colours``), or ``init_file``, the picture read from the path ``init``."""
+    if init == "noise":
+        return None
+    if init == "content":
+        return content
+    if init == "style":
+        return styles[0]
+    if init == "style-colours":
+        return colour.clip_pixels(colour.match_colours(content, styles[0]))
+    return init_file
 
 
 def stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None] = print,
@@ -163,6 +179,9 @@ def size(config: StyleConfig) -> str:
 def start_line(record: engine.LevelStart, reason: str, first: bool) -> str:
     where = f" of level {record.level + 1}/{record.levels} ({record.height}x{record.width})" \
         if record.levels > 1 else ""
+    if record.resumed_at is not None and record.ended:
+        return (f"resuming at step {record.resumed_at}{where} ({reason}); the level had "
+                f"stopped there ({record.ended})")
     if record.resumed_at is not None:
         return f"resuming at step {record.resumed_at}{where} ({reason})"
     if first:

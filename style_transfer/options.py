@@ -56,17 +56,53 @@ class UsageParser(argparse.ArgumentParser):
 
 
 class ConfigParser(UsageParser):
-    """A UsageParser with one option per field of ``config_class``, showing the defaults."""
+    """A UsageParser with one option per field of ``config_class``, showing the defaults.
 
-    def __init__(self, config_class: type, **parser_options):
+    ``presets`` maps a flag's name to (what it is for, {field: value}): ``--NAME`` gives those
+    fields those values unless the command line gives them too. Its help lists them as
+    options, so a preset is only a shorthand for options a user could type."""
+
+    def __init__(self, config_class: type, presets: dict[str, tuple[str, dict]] | None = None,
+                 **parser_options):
         super().__init__(**{"formatter_class": DefaultsFormatter, "allow_abbrev": False,
                             **parser_options})
         self.config_class = config_class
         add_fields(self, config_class)
+        self.presets = presets or {}
+        for name, (purpose, values) in self.presets.items():
+            self.add_argument(f"--{name}", action="store_true",
+                              help=f"{purpose}: the same as {as_options(values)}; an option "
+                                   f"given beside it overrides its part")
 
     def parse_config(self, argv=None):
         """The config that the command line ``argv`` (default: sys.argv[1:]) describes."""
-        return config_from(self.parse_args(argv), self.config_class)
+        fields = dataclasses.fields(self.config_class)
+        # An attribute already in the namespace is not given its default by argparse, so the
+        # fields still _UNSET afterwards are those the command line left out.
+        args = self.parse_args(argv, argparse.Namespace(**{f.name: _UNSET for f in fields}))
+        chosen = {}
+        for name, (_, values) in self.presets.items():
+            if getattr(args, name):
+                chosen.update(values)
+        for f in fields:
+            if getattr(args, f.name) is _UNSET:
+                setattr(args, f.name, chosen.get(f.name, f.default))
+        return config_from(args, self.config_class)
+
+
+_UNSET = object()
+
+
+def as_options(values: dict) -> str:
+    """``{"scales": 2, "optimizer": "lbfgs"}`` as ``--scales 2 --optimizer lbfgs``."""
+    words = []
+    for name, value in values.items():
+        if isinstance(value, bool):  # a flag: given when True (False is its default)
+            words += [f"--{name.replace('_', '-')}"] if value else []
+        else:
+            words += [f"--{name.replace('_', '-')}",
+                      *map(str, value if isinstance(value, tuple) else (value,))]
+    return " ".join(words)
 
 
 def add_fields(parser: argparse.ArgumentParser, config_class: type) -> None:

@@ -9,7 +9,7 @@ Layout::
     OUTPUT/loss_curve.png     those losses against step and time
     OUTPUT/contact_sheet.png  content | style(s) | result
     OUTPUT/metrics.json       the final losses, SSIM and colour distances (controls.py, metrics.py)
-    OUTPUT/checkpoints/       Saver checkpoints
+    OUTPUT/checkpoints/       Saver checkpoints, and ended.json where a level stopped early
     OUTPUT/summaries/         TensorBoard event files
     OUTPUT/scales/HxW/        coarse-to-fine levels below the full size, each laid out as above
     OUTPUT/archive/<time>/    earlier runs with other settings, moved aside, never deleted

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tf1cnn.style_transfer import cli
+from tf1cnn.style_transfer.config import FAST
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--height", "24", "--width", "32", "--seed", "1"]
@@ -239,6 +240,42 @@ def test_lbfgs_coarse_to_fine_with_every_option_writes_the_outputs(tmp_path, tin
     assert "resuming at step 3 of level 2/2 (24x32) (settings match" in stdout
     assert [line.split()[0] for line in step_lines(stdout)] == ["step=4/5", "step=5/5"]
     assert len((out / "losses.csv").read_text().splitlines()) == 1 + 7
+
+
+def test_fast_is_its_options_stops_by_itself_and_a_rerun_keeps_the_result(
+        tmp_path, tiny_vgg, image_files, capsys):
+    content, style = image_files
+    out = tmp_path / "out"
+    args = ["--vgg", tiny_vgg, "--content", content, "--style", style, "--output-dir", str(out),
+            "--fast", "--lbfgs-corrections", "3", *TINY]
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    settings = json.loads((out / "config.json").read_text())["config"]
+    assert {k: settings[k] for k in FAST if k != "lbfgs_corrections"} == {
+        k: list(v) if isinstance(v, tuple) else v for k, v in FAST.items()
+        if k != "lbfgs_corrections"}
+    assert settings["lbfgs_corrections"] == 3  # given beside --fast, it wins
+    assert re.search(r"^stopped at step \d+: (relative loss change|evaluation budget)", stdout,
+                     re.M)  # at least one level ended by itself
+    result = iio.imread(out / "result.png")
+    code, stdout, _ = run_cli(args, capsys)
+    assert code == 0 and not step_lines(stdout)
+    assert np.array_equal(iio.imread(out / "result.png"), result)
+
+
+def test_style_colours_init_is_the_content_with_the_styles_colour_statistics():
+    from tf1cnn.style_transfer import job
+
+    rng = np.random.default_rng(0)
+    content = rng.uniform(60, 200, (40, 50, 3))
+    style = rng.normal((90, 140, 120), 8, (30, 20, 3))
+    start = job.start_picture("style-colours", content, [style], None)
+    assert 0 < start.min() and start.max() < 255  # none clipped: the statistics match exactly
+    np.testing.assert_allclose(start.reshape(-1, 3).mean(0), style.reshape(-1, 3).mean(0),
+                               atol=1e-3)
+    np.testing.assert_allclose(np.cov(start.reshape(-1, 3).T.astype(np.float64), bias=True),
+                               np.cov(style.reshape(-1, 3).T, bias=True), rtol=1e-4)
+    assert job.start_picture("noise", content, [style], None) is None
 
 
 def test_changing_the_optimiser_archives_the_run(finished, capsys):

@@ -41,6 +41,12 @@ def test_levels_halve_the_size_coarsest_first_and_end_with_the_config():
     assert StyleConfig().levels() == [StyleConfig()]
 
 
+def test_coarse_levels_stop_at_the_coarse_tolerance_and_the_full_size_at_its_own():
+    config = StyleConfig(scales=3, tolerance=1e-3, coarse_tolerance=0.01, coarse_evaluations=7)
+    assert [c.tolerance for c in config.levels()] == [0.01, 0.01, 1e-3]
+    assert {c.coarse_evaluations for c in config.levels()} == {7}
+
+
 def test_too_many_scales_are_refused():
     with pytest.raises(UsageError, match=r"--scales 7 makes the coarsest level 4 pixels"):
         StyleConfig(height=250, width=333, scales=7).check()
@@ -58,6 +64,8 @@ def test_settings_hold_the_optimiser_and_not_the_colour_choice():
 @pytest.mark.parametrize("field, value, message", [
     ("optimizer", "sgd", r"--optimizer must be one of adam, lbfgs, got 'sgd'"),
     ("tolerance", -1.0, r"--tolerance must not be negative"),
+    ("coarse_tolerance", -0.1, r"--coarse-tolerance must not be negative"),
+    ("coarse_evaluations", -1, r"--coarse-evaluations must not be negative"),
     ("tv_weight", -1.0, r"--tv-weight must not be negative"),
     ("style_scale", 0.0, r"--style-scale must be positive"),
     ("coarse_iterations", 0, r"--coarse-iterations must be at least 1"),

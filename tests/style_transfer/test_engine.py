@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import threading
 
 import numpy as np
 import pytest
@@ -128,11 +127,79 @@ def test_tolerance_stops_early_with_a_checkpoint(tiny_layers, pictures, tiny_con
     last = records[-1]
     assert last.step < 500 and last.stopped and last.checkpointed
     assert all(not r.stopped for r in records[:-1])
-    with engine.Engine(tiny_layers, config) as style_engine:
-        records = style_engine.run(pictures[0], pictures[1:], [RunDir(str(tmp_path))],
-                                   resume=True).records()
-        assert next(records).resumed_at == last.step
-        records.close()
+    # A rerun, even one asking for more steps, ends the level where it stopped.
+    more = dataclasses.replace(config, iterations=1000)
+    with engine.Engine(tiny_layers, more) as style_engine:
+        records = list(style_engine.run(pictures[0], pictures[1:], [RunDir(str(tmp_path))],
+                                        resume=True).records())
+    assert [type(r) for r in records] == [engine.LevelStart, engine.LevelEnd]
+    assert records[0].resumed_at == last.step and records[0].ended == last.stopped
+    np.testing.assert_allclose(records[-1].image, last.image, atol=1e-3)
+
+
+def test_converged_measures_the_change_over_the_last_steps():
+    assert engine.converged([100.0, 99.5], 0.01, 1) == \
+        "relative loss change 0.005 <= tolerance 0.01"
+    assert engine.converged([100.0, 90.0, 89.5], 0.01, 1)  # one slow step
+    assert not engine.converged([100.0, 90.0, 89.5], 0.01, 2)  # but 10.5 % over two
+    assert engine.converged([100.0, 99.8, 99.5], 0.01, 2).endswith(
+        "0.005 over 2 steps <= tolerance 0.01")
+    assert not engine.converged([100.0], 0.01, 1)  # no step to compare with yet
+    assert not engine.converged([100.0, 100.0], 0.0, 1)  # 0: never
+
+
+def test_budget_used_once_the_evaluations_reach_it():
+    assert engine.budget_used(9, 10) == "" and engine.budget_used(0, 0) == ""
+    assert engine.budget_used(11, 10) == "evaluation budget 10 used (11)"
+    assert engine.budget_used(10**6, 0) == ""  # 0: no budget
+
+
+def levels_run(layers, pictures, config, folder, resume=False, leave_after=None):
+    """The records of a coarse-to-fine run into ``folder``; with ``leave_after``, the loop is
+    left after the Progress record that many Progress records into the last level."""
+    content, style = pictures
+    out = RunDir(str(folder))
+    folders = [out.level(c.height, c.width) for c in config.levels()[:-1]] + [out]
+    found = []
+    with engine.Engine(layers, config) as style_engine:
+        for record in style_engine.run(content, [style], folders, resume=resume).records(
+                schedule=lambda step, iterations: True):
+            found.append(record)
+            last_level = progress(r for r in found if r.level == config.scales - 1)
+            if leave_after is not None and len(last_level) == leave_after:
+                break
+    return found
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_coarse_level_stops_on_its_evaluation_budget(tiny_layers, pictures, tiny_config,
+                                                       tmp_path, optimizer):
+    config = dataclasses.replace(tiny_config, optimizer=optimizer, scales=2, iterations=4,
+                                 coarse_iterations=200, coarse_evaluations=9)
+    records = progress(levels_run(tiny_layers, pictures, config, tmp_path))
+    coarse = [r for r in records if r.level == 0]
+    assert coarse[-1].stopped.startswith("evaluation budget 9 used")
+    assert 9 <= coarse[-1].evaluations <= 9 + (0 if optimizer == "adam" else 20)
+    assert len(coarse) < 200 and not any(r.stopped for r in coarse[:-1])
+    assert [r.step for r in records if r.level == 1] == [1, 2, 3, 4]  # no budget at full size
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_level_that_stopped_early_is_not_optimised_again_on_resume(
+        tiny_layers, pictures, tiny_config, tmp_path, optimizer):
+    config = dataclasses.replace(tiny_config, optimizer=optimizer, scales=2, iterations=6,
+                                 coarse_iterations=500, coarse_tolerance=0.05,
+                                 checkpoint_every=100)
+    straight = levels_run(tiny_layers, pictures, config, tmp_path / "straight")
+    # Left during the full size before its first checkpoint: a rerun resumes the coarse level.
+    levels_run(tiny_layers, pictures, config, tmp_path / "split", leave_after=2)
+    resumed = levels_run(tiny_layers, pictures, config, tmp_path / "split", resume=True)
+    coarse_end = progress(straight)[[r.level for r in progress(straight)].index(1) - 1]
+    assert coarse_end.stopped.startswith("relative loss change")
+    assert resumed[0].resumed_at == coarse_end.step and resumed[0].ended == coarse_end.stopped
+    assert isinstance(resumed[1], engine.LevelEnd) and resumed[1].level == 0
+    assert [r.step for r in progress(resumed)] == list(range(1, 7))
+    np.testing.assert_allclose(resumed[-1].image, straight[-1].image, rtol=1e-5, atol=1e-3)
 
 
 def first_loss(layers, content, styles, config, folder):
@@ -195,9 +262,9 @@ def test_lbfgs_and_a_larger_style_raise_the_estimate():
     assert memory.memory_estimate(layers, 1000, 1000, "adam", style_scale=0.5) == adam
 
 
-def test_leaving_lbfgs_early_ends_its_thread_and_save_keeps_the_work(tiny_layers, pictures,
-                                                                      tiny_config, tmp_path):
-    """What Ctrl-C or a caller's ``break`` does: the SciPy thread stops, the work is saved."""
+def test_leaving_lbfgs_early_and_save_keep_the_work(tiny_layers, pictures, tiny_config,
+                                                    tmp_path):
+    """What Ctrl-C or a caller's ``break`` does: the optimisation stops, the work is saved."""
     content, style = pictures
     config = dataclasses.replace(tiny_config, optimizer="lbfgs", iterations=50)
     with engine.Engine(tiny_layers, config) as style_engine:
@@ -207,7 +274,6 @@ def test_leaving_lbfgs_early_ends_its_thread_and_save_keeps_the_work(tiny_layers
             if isinstance(record, engine.Progress) and record.step == 3:
                 break
         records.close()
-        assert not [t for t in threading.enumerate() if t.name == "lbfgs"]
         step, image = run.save()
         assert step == 3
         np.testing.assert_allclose(image, record.image, atol=1e-3)

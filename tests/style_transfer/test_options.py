@@ -35,6 +35,21 @@ def test_every_kind_of_field_becomes_its_option():
     assert "--mode {a,b}" in text and "--loud a flag --" not in text
 
 
+def test_a_preset_sets_its_fields_and_an_option_given_beside_it_wins():
+    presets = {"quick": ("be quick", {"size": 5, "mode": "b", "sizes": (4.0, 5.0),
+                                      "loud": True})}
+    parser = options.ConfigParser(Example, presets=presets)
+    assert parser.parse_config([]) == Example()
+    assert parser.parse_config(["--quick"]) == Example(size=5, mode="b", sizes=(4.0, 5.0),
+                                                       loud=True)
+    # Given explicitly, even at its default, an option keeps its value.
+    assert parser.parse_config(["--quick", "--mode", "a", "--size", "1"]) == Example(
+        size=2, mode="a", sizes=(4.0, 5.0), loud=True)
+    text = " ".join(parser.format_help().split())
+    assert ("--quick be quick: the same as --size 5 --mode b --sizes 4.0 5.0 --loud; an option "
+            "given beside it overrides its part") in text
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--mode", "c"], "argument --mode: invalid choice: 'c'"),
