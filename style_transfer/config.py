@@ -264,5 +264,13 @@ class StyleConfig:
                 for f in dataclasses.fields(self) if f.name not in skip}
 
 
+def complete_settings(saved: dict) -> dict:
+    """Run settings saved before ``coarse_tolerance``, ``coarse_evaluations`` and
+    ``tolerance_steps`` existed, with the values that give what those runs did (``tolerance``
+    then stopped every level, step to step), so that such a run still resumes."""
+    return {"coarse_tolerance": saved.get("tolerance", 0.0), "coarse_evaluations": 0,
+            "tolerance_steps": 1, **saved}
+
+
 def _plain(value):
     return list(value) if isinstance(value, tuple) else value

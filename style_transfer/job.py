@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import colour, download, engine, exits, files, images, metrics, report, stops
-from .config import INITS, StyleConfig
+from .config import INITS, StyleConfig, complete_settings
 from .errors import OutputError
 from .rundir import RunDir
 
@@ -91,7 +91,7 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
     out = RunDir(config.output_dir)
     levels = config.levels()
     folders = [out.level(c.height, c.width) for c in levels[:-1]] + [out]
-    resume, reason = out.prepare(job.identity)
+    resume, reason = out.prepare(job.identity, complete_settings)
     history = out.history() if resume else []
     run = style_engine.run(job.content, job.styles, folders, job.init_picture, resume,
                            coarse_styles=job.coarse_styles, content_mask=job.content_mask,

@@ -24,6 +24,7 @@ import dataclasses
 import datetime
 import json
 import os
+from collections.abc import Callable
 
 from . import files
 from .options import changes
@@ -101,12 +102,16 @@ class RunDir:
         except (OSError, ValueError, AttributeError):
             return {}  # unreadable: treated as different settings, so it gets archived
 
-    def prepare(self, settings: dict) -> tuple[bool, str]:
+    def prepare(self, settings: dict, complete: Callable[[dict], dict] | None = None
+                ) -> tuple[bool, str]:
         """Decide between resuming and starting fresh; archive an earlier, different run.
+        ``complete`` fills in, on the saved settings, those that a later version added.
 
         Returns (resume, reason); ``resume`` means the checkpoints here match ``settings``.
         """
         saved = self.saved_settings()
+        if saved is not None and complete is not None:
+            saved = complete(saved)
         artifacts = self._artifacts()
         if saved == settings:
             return True, "settings match the saved run"

@@ -278,6 +278,18 @@ def test_style_colours_init_is_the_content_with_the_styles_colour_statistics():
     assert job.start_picture("noise", content, [style], None) is None
 
 
+def test_a_run_saved_before_the_stopping_options_existed_still_resumes(finished, capsys):
+    args, out = finished
+    saved = json.loads((out / "config.json").read_text())
+    for name in ("coarse_tolerance", "coarse_evaluations", "tolerance_steps"):
+        del saved["settings"][name]  # as the version before them wrote it
+    (out / "config.json").write_text(json.dumps(saved))
+    code, stdout, _ = run_cli([*args, "--iterations", "4"], capsys)
+    assert code == 0 and "resuming at step 3 (settings match the saved run)" in stdout
+    code, stdout, _ = run_cli([*args, "--iterations", "4", "--coarse-evaluations", "5"], capsys)
+    assert code == 0 and "settings changed: coarse_evaluations 0 -> 5" in stdout
+
+
 def test_changing_the_optimiser_archives_the_run(finished, capsys):
     args, _ = finished
     code, stdout, _ = run_cli([*args, "--optimizer", "lbfgs"], capsys)
