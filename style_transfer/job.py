@@ -206,17 +206,22 @@ def row(levels: Sequence[StyleConfig], record: engine.Progress, seconds: float) 
 def progress_line(record: engine.Progress, levels: Sequence[StyleConfig]) -> str:
     """``step=N/M pixel_sum= loss= content= style= time= ms_per_step= eta=``, then ``tv=``
     when it is weighted, ``evals=`` for L-BFGS and ``size=`` with coarse-to-fine levels. The
-    ETA counts the later levels' steps at this one's speed scaled by their pixel counts."""
+    ETA counts the later levels' steps at this one's speed scaled by their pixel counts; where
+    a level may stop early (a tolerance or an evaluation budget) it is ``eta_max=``, a bound."""
     level = levels[record.level]
     per_step = record.seconds / max(record.steps_timed, 1)
     pixels = record.height * record.width
-    eta = per_step * (record.iterations - record.step) + sum(
-        per_step * c.iterations * c.height * c.width / pixels for c in levels[record.level + 1:])
+    eta = per_step * max(0, most_steps(levels, record.level) - record.step) + sum(
+        per_step * most_steps(levels, k) * c.height * c.width / pixels
+        for k, c in enumerate(levels) if k > record.level)
+    bound = any(c.tolerance > 0 or (k < len(levels) - 1 and c.coarse_evaluations > 0)
+                for k, c in enumerate(levels) if k >= record.level)
     losses = record.losses
     line = (f"step={record.step}/{record.iterations} pixel_sum={record.pixel_sum:.1f} "
             f"loss={losses['total']:.6g} content={losses['content']:.6g} "
             f"style={losses['style']:.6g} time={record.seconds:.2f}s "
-            f"ms_per_step={1000 * per_step:.0f} eta={time.strftime('%H:%M:%S', time.gmtime(eta))}")
+            f"ms_per_step={1000 * per_step:.0f} eta{'_max' if bound else ''}="
+            f"{time.strftime('%H:%M:%S', time.gmtime(eta))}")
     if level.tv_weight > 0:
         line += f" tv={losses['tv']:.6g}"
     if level.optimizer == "lbfgs":
@@ -224,3 +229,12 @@ def progress_line(record: engine.Progress, levels: Sequence[StyleConfig]) -> str
     if len(levels) > 1:
         line += f" size={record.height}x{record.width}"
     return line
+
+
+def most_steps(levels: Sequence[StyleConfig], index: int) -> int:
+    """The most steps ``levels[index]`` takes: its iterations, and below the full size no more
+    than its evaluation budget (a step is at least one evaluation)."""
+    config = levels[index]
+    if index < len(levels) - 1 and config.coarse_evaluations > 0:
+        return min(config.iterations, config.coarse_evaluations)
+    return config.iterations

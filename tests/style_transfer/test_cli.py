@@ -263,6 +263,27 @@ def test_fast_is_its_options_stops_by_itself_and_a_rerun_keeps_the_result(
     assert np.array_equal(iio.imread(out / "result.png"), result)
 
 
+def test_the_eta_counts_a_coarse_budget_and_says_when_it_is_a_bound():
+    from tf1cnn.style_transfer import engine, job
+    from tf1cnn.style_transfer.config import StyleConfig
+
+    def line(config, level):
+        height, width = config.levels()[level].height, config.levels()[level].width
+        record = engine.Progress(level, config.scales, height, width, 10,
+                                 config.levels()[level].iterations, 10, {
+                                     "total": 1.0, "content": 1.0, "style": 1.0, "tv": 0.0},
+                                 10.0, 10, False, "", np.zeros((height, width, 3)))
+        return dict(t.split("=", 1) for t in job.progress_line(record, config.levels()).split())
+
+    plain = StyleConfig(height=200, width=200, scales=2, coarse_iterations=100, iterations=50)
+    assert line(plain, 0)["eta"] == "00:04:50"  # 90 steps of 1 s, then 50 at 4 times the pixels
+    budget = StyleConfig(height=200, width=200, scales=2, coarse_iterations=100, iterations=50,
+                         coarse_evaluations=30)
+    assert line(budget, 0)["eta_max"] == "00:03:40"  # at most 20 more coarse steps, then 50
+    assert line(budget, 1)["eta"] == "00:00:40"  # the full size has no budget or tolerance
+    assert line(StyleConfig(tolerance=0.1), 0)["eta_max"] == "00:04:50"
+
+
 def test_style_colours_init_is_the_content_with_the_styles_colour_statistics():
     from tf1cnn.style_transfer import job
 
