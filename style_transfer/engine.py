@@ -331,9 +331,9 @@ class Engine:
             self.graph.finalize()  # nothing may add ops while images are optimised
         session_config = runtime.session_config()
         # Grappler's rewrites cost 0.4-0.9 s at the first run of every new set of fetches (a
-        # level's first step, each target), copying the VGG constants, and gave nothing per
-        # step here: at 1000x1000 on VGG19, off, a 2-level run took 48 s against 54 s and
-        # peaked at 3437 MiB against 4272 MiB, with the same image.
+        # level's first step, each target; why, not profiled), and gave nothing per step
+        # here: at 1000x1000 on VGG19, off, a 2-level run took 48 s against 54 s and peaked
+        # at 3437 MiB against 4272 MiB, with the same image.
         session_config.graph_options.rewrite_options.disable_meta_optimizer = True
         self.session = runtime.new_session(self.graph, config=session_config)
         self.session.run(self._initialize)

@@ -17,7 +17,8 @@ Driving ``setulb`` directly also skips ``minimize``'s set-up, which turns the bo
 Python list of (low, high) pairs and classifies them in a Python loop: measured here, 0.7 s for
 the 250x333 image's 249,750 values, 2.3 s for 512x512, and so minutes and gigabytes at 4K, at
 every level and every resume. Here the bounds are classified with numpy. ``setulb`` is SciPy's
-private interface (``scipy.optimize._lbfgsb``, SciPy 1.15 and later, where it became C);
+private interface (``scipy.optimize._lbfgsb``, SciPy 1.15 and later, where it became C; the
+stop messages are SciPy's own tables);
 ``tests/style_transfer/test_lbfgs.py`` checks that this driver takes exactly the iterates of
 ``scipy.optimize.minimize(method="L-BFGS-B")``, so a change there shows as a failing test.
 
@@ -31,17 +32,11 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 from scipy.optimize import _lbfgsb
+from scipy.optimize._lbfgsb_py import status_messages, task_messages
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 MAX_LINE_SEARCH = 20  # SciPy's default maxls
-# setulb's task codes (task[0]), and the reasons (task[1]) it gives when it ends by itself
-FG, NEW_X = 3, 1
-STATUS = {4: "CONVERGENCE", 5: "STOP", 6: "WARNING", 7: "ERROR", 8: "ABNORMAL"}
-REASONS = {401: "NORM OF PROJECTED GRADIENT <= PGTOL",
-           402: "RELATIVE REDUCTION OF F <= FACTR*EPSMCH",
-           503: "PROJECTED GRADIENT IS SUFFICIENTLY SMALL",
-           601: "ROUNDING ERRORS PREVENT PROGRESS", 602: "STP = STPMAX", 603: "STP = STPMIN",
-           604: "XTOL TEST SATISFIED"}
+FG, NEW_X = 3, 1  # setulb's task codes (task[0]): evaluate at x; an iterate was accepted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +98,6 @@ class LBFGS:
                 if iterations >= self.max_iterations or \
                         self.evaluations > self.max_evaluations:
                     return
-            else:
-                status = STATUS.get(int(task[0]), f"task {task[0]}")
-                self.message = f"{status}: {REASONS.get(int(task[1]), task[1])}"
+            else:  # ended by itself; worded as minimize() words it
+                self.message = f"{status_messages[int(task[0])]}: {task_messages[int(task[1])]}"
                 return
