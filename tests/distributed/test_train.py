@@ -160,7 +160,10 @@ def test_one_task_per_process_from_flags_and_tf_config_and_a_chief_rejoins(cli, 
     (_, first, last), = workers(second_chief.output).values()
     # It took the ps's newer values instead of restoring its checkpoint over them.
     assert first > max(saved, before), (saved, before, first)
-    assert last >= 6000 and "final_loss=" in second_chief.output
+    # The run ends at step 6000, reached by whichever worker's update came last: the chief's
+    # own last step can be 5999 when the other worker raced past it.
+    (_, _, other_last), = workers(other.output).values()
+    assert max(last, other_last) >= 6000 and "final_loss=" in second_chief.output
     assert "every worker is done" in ps_task.output
     for command in (ps_task, other, second_chief):
         assert command.leftovers() == []
