@@ -1,9 +1,10 @@
 """Command line for style transfer: ``tf1cnn-style --content PATH --style PATH [options]``.
 
 Every ``StyleConfig`` field is an option, with the 2019 tutorial's value as its default. With no
-paths it stylises the bundled sample images; ``--content-dir`` stylises a folder of images.
-Bad input gets one line on stderr and exit status 2; Ctrl-C saves a checkpoint and the current
-image, then exits with 130. Rerunning the same command resumes from the last checkpoint.
+paths it stylises the bundled sample images; ``--content-dir`` stylises a folder of images, and
+``--video`` a video file or folder of frames (:mod:`~style_transfer.video_job`). Bad input
+gets one line on stderr and exit status 2; Ctrl-C saves a checkpoint and the current image,
+then exits with 130. Rerunning the same command resumes from the last checkpoint.
 """
 from __future__ import annotations
 
@@ -50,6 +51,8 @@ def run(config: StyleConfig) -> int:
 def _run(config: StyleConfig) -> int:
     config.check()
     config = dataclasses.replace(config, style=config.style or (sample(SAMPLE_STYLE),))
+    if config.video:
+        return _run_video(config)
     contents = content_files(config)
     runtime.import_tensorflow()
     from . import controls, engine, images, job, masks, memory, weights
@@ -92,6 +95,42 @@ def _run(config: StyleConfig) -> int:
             if status:
                 return status
     return exits.OK
+
+
+def _run_video(config: StyleConfig) -> int:
+    """Check the clip, the styles and the output folder, then stylise the clip's frames."""
+    from . import clips, optional
+    from .rundir import RunDir
+
+    optional.video_module("cv2")  # the optical flow's, before anything is read
+    clip = clips.open_clip(config.video, config.first_frame, config.last_frame, config.fps)
+    RunDir(config.output_dir).check_writable()
+    runtime.import_tensorflow()
+    from . import controls, engine, images, job, memory, video_job, weights
+
+    styles = [images.read_rgb(path, "style") for path in config.style]
+    frames = clip.frames()
+    _, first = next(frames)
+    frames.close()  # stops the decoder
+    controls.prepare(config, first, styles)
+    init_file = images.read_rgb(config.init, "initial") if config.init not in INITS else None
+    network = weights.load(config.vgg, (config.content_layer, *config.style_layers))
+    levels = config.levels()
+    tiles = memory.plan(network.layers, levels,
+                        memory.parse_size(config.max_memory) if config.max_memory else None)
+    tiled = [k for k, size in enumerate(tiles) if size]
+    if tiled:
+        k = tiled[-1]
+        raise UsageError(f"a video's frames are optimised in one pass, and "
+                         f"{config.height}x{config.width} does not fit the memory budget "
+                         f"(it would need {memory.describe(network.layers, levels[k], tiles[k])}"
+                         f"); give a smaller --height and --width or more --max-memory")
+    item = dataclasses.replace(config, vgg=network.source)
+    print("config: " + json.dumps(dataclasses.asdict(item)), flush=True)
+    identity = dict(job.identity(item, network.sha256), video_sha256=clip.sha256())
+    with engine.Engine(network.layers, item, tiles) as style_engine:
+        return video_job.stylise_clip(style_engine, item, clip, styles, init_file, identity,
+                                      say=lambda line: print(line, flush=True))
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")

@@ -19,8 +19,9 @@ OPTIMIZERS = ("adam", "lbfgs")
 INITS = ("noise", "content", "style", "style-colours")  # or the path of an image file
 COLOUR_CONTROLS = ("none", "luminance", "match")
 COLOUR_MATCHES = ("cholesky", "eigen")
+FRAME_INITS = ("warped", "init")
 CHOICES = {"pooling": POOLING, "optimizer": OPTIMIZERS, "colour_control": COLOUR_CONTROLS,
-           "colour_match": COLOUR_MATCHES}
+           "colour_match": COLOUR_MATCHES, "frame_init": FRAME_INITS}
 MIN_LEVEL_SIDE = 8  # the coarsest coarse-to-fine level; relu5_1 then still has a pixel
 # --fast: values chosen by measurement (benchmarks/style_quality.py --sweep; its JSON keeps the
 # candidates): the tutorial's quality in a fraction of its time, each level ending by itself.
@@ -139,6 +140,33 @@ class StyleConfig:
         (), "scale control with --scales: style images for the coarse levels, one per --style "
             "(the full size keeps --style)", metavar="PATH")
 
+    video: str | None = option(
+        None, "stylise a video file (read by ffmpeg) or a folder of frames (in name order), "
+              "frame by frame and temporally consistent, into --output-dir: frames/, "
+              "frames.csv and video.mp4; needs the video extra: pip install 'tf1cnn[video]'",
+        metavar="PATH")
+    first_frame: int = option(1, "video: the first frame to stylise (1 = the clip's first)")
+    last_frame: int = option(
+        0, "video: the last frame to stylise; 0: the clip's last (a rerun with a later last "
+           "frame extends a finished run)")
+    fps: float = option(
+        0.0, "video: the frame rate of video.mp4; 0: the input video's own, or 24 for a folder "
+             "of frames")
+    # Not in the tutorial (Ruder et al. 2016); chosen by benchmarks/video_quality.py on real
+    # features: 2 held the warping error to 0.17 of independent frames' and each warm frame
+    # reached an independent frame's loss within 13 of 50 L-BFGS steps; 5 and 10 held it a
+    # little better (0.16, 0.15) but took 17 and more steps.
+    temporal_weight: float = option(
+        2.0, "video: weight of the temporal loss, the mean squared difference from the previous "
+             "result warped by the optical flow, where the flow is consistent")
+    frame_iterations: int = option(
+        0, "video: optimisation steps for each frame after the first (L-BFGS: iterations); "
+           "0: as --iterations")
+    frame_init: str = option(
+        "warped", "video: warped (each frame after the first starts from the previous result "
+                  "warped by the optical flow, at the full size only) or init (every frame "
+                  "starts from --init: frames stylised independently)", choices=FRAME_INITS)
+
     def check(self) -> None:
         """Raise UsageError on a value no run could use."""
         for name in ("height", "width", "iterations", "checkpoint_every", "scales",
@@ -151,7 +179,8 @@ class StyleConfig:
                 raise UsageError(f"--{name.replace('_', '-')} must be positive, "
                                  f"got {getattr(self, name)}")
         for name in ("content_weight", "style_weight", "tv_weight", "tolerance",
-                     "coarse_tolerance", "coarse_evaluations"):
+                     "coarse_tolerance", "coarse_evaluations", "temporal_weight",
+                     "frame_iterations", "last_frame", "fps"):
             if not getattr(self, name) >= 0:
                 raise UsageError(f"--{name.replace('_', '-')} must not be negative, "
                                  f"got {getattr(self, name)}")
@@ -170,6 +199,16 @@ class StyleConfig:
                                  f"got {getattr(self, name)!r}")
         if self.content and self.content_dir:
             raise UsageError("give --content or --content-dir, not both")
+        if self.video and (self.content or self.content_dir):
+            raise UsageError("give --video or --content/--content-dir, not both")
+        if self.video and (self.content_mask or self.coarse_style):
+            raise UsageError("--content-mask and --coarse-style are for still images, not "
+                             "--video")
+        if self.first_frame < 1:
+            raise UsageError(f"--first-frame must be at least 1, got {self.first_frame}")
+        if self.last_frame and self.last_frame < self.first_frame:
+            raise UsageError(f"--last-frame {self.last_frame} comes before --first-frame "
+                             f"{self.first_frame}")
         if self.max_memory:
             from .memory import parse_size
             parse_size(self.max_memory)
@@ -236,6 +275,10 @@ class StyleConfig:
                              f"got {' '.join(map(str, weights))}")
         return tuple(w / sum(weights) for w in weights)
 
+    def later_frames(self) -> int:
+        """The iterations of each video frame after the first."""
+        return self.frame_iterations or self.iterations
+
     def levels(self) -> list[StyleConfig]:
         """The coarse-to-fine levels, coarsest first: each halves the next one's size and runs
         ``coarse_iterations`` at most, stopping at ``coarse_tolerance``; the last is this config
@@ -254,10 +297,16 @@ class StyleConfig:
         ``iterations`` and ``checkpoint_every``, so a finished run can be extended, and
         ``preserve_colors``, which only changes how the result is written, and ``max_memory``,
         which only changes whether a level is evaluated in tiles (exactly the same objective).
+        A video's ``last_frame`` and ``frame_iterations`` are left out as ``iterations`` is, so
+        that a clip can be extended, and ``fps``, which only sets the MP4's frame rate; a still
+        image's run leaves out every video setting.
         """
         skip = {"content", "content_dir", "style", "output_dir", "vgg", "iterations",
                 "checkpoint_every", "preserve_colors", "content_mask", "style_mask",
-                "coarse_style", "max_memory"}
+                "coarse_style", "max_memory", "video", "last_frame", "fps",
+                "frame_iterations"}
+        if not self.video:
+            skip.update({"first_frame", "temporal_weight", "frame_init"})
         if self.init not in INITS:
             skip.add("init")
         return {f.name: _plain(getattr(self, f.name))

@@ -39,6 +39,12 @@ by a :class:`~style_transfer.tiled.TiledEvaluator` through one window-sized netw
 the tiled levels; its targets are computed tile by tile too, and Adam applies the gradient it
 returns. Checkpoints are the same either way, so a run can resume with another budget.
 
+A video engine (``config.video``) gives its full-size level a temporal term
+(:class:`~style_transfer.evaluator.TemporalTerm`): a frame after the first passes the
+previous result warped to it, with the flow's consistency mask, to :meth:`Engine.run`, which
+then optimises the full size only, from that start (:mod:`~style_transfer.video`); a first
+frame loads an empty mask, and the term adds nothing.
+
 The config's colour and spatial controls (:mod:`~style_transfer.controls`) change what the
 levels hold, not the loop: under luminance control the Variable is one channel (``Pixels``),
 and with a content mask the style term is a ``GuidedStyleTerm`` whose region masks and targets
@@ -61,7 +67,7 @@ import tensorflow as tf
 from . import colour, controls, files, images, lbfgs, losses, masks, memory, runtime, tiled, vgg
 from .config import StyleConfig
 from .errors import OutputError, UsageError
-from .evaluator import ContentTerm, Evaluator, GuidedStyleTerm, StyleTerm, TVTerm
+from .evaluator import ContentTerm, Evaluator, GuidedStyleTerm, StyleTerm, TemporalTerm, TVTerm
 from .matconvnet import Layer
 from .summaries import SummaryWriter
 
@@ -214,9 +220,13 @@ class _Level:
     (``gradient_in``) rather than one computed in the same ``session.run``."""
 
     def __init__(self, index: int, network: vgg.VGG, config: StyleConfig, pixels: Pixels,
-                 tile_network: tiled.TileNetwork | None = None, tile: int | None = None):
+                 tile_network: tiled.TileNetwork | None = None, tile: int | None = None,
+                 temporal: bool = False):
         self.index, self.config, self.tile = index, config, tile
         self.shape = (1, config.height, config.width, pixels.channels)
+        if temporal and tile:
+            raise ValueError("a level with a temporal term is evaluated in one pass, not tiled")
+        self.temporal = None
         scope = f"level{index}"
         with tf.compat.v1.variable_scope(scope):
             self.image = tf.compat.v1.get_variable(
@@ -234,7 +244,7 @@ class _Level:
                 self.gradient_in = tf.compat.v1.placeholder(tf.float32, self.shape, "gradient")
                 gradient = self.gradient_in
             else:
-                self._untiled(network, config, pixels)
+                self._untiled(network, config, pixels, temporal)
                 gradient = self.evaluator.gradient
             state = [self.image, self.step, self.evaluations]
             if config.optimizer == "adam":
@@ -252,8 +262,10 @@ class _Level:
         names = {v.op.name.replace(scope + "/", ""): v for v in state}
         self.saver = tf.compat.v1.train.Saver(names, max_to_keep=3)
 
-    def _untiled(self, network: vgg.VGG, config: StyleConfig, pixels: Pixels) -> None:
-        """The evaluator of the whole image in one pass, with its targets as graph Variables."""
+    def _untiled(self, network: vgg.VGG, config: StyleConfig, pixels: Pixels,
+                 temporal: bool) -> None:
+        """The evaluator of the whole image in one pass, with its targets as graph Variables;
+        with ``temporal``, a video's temporal term too."""
         sizes = vgg.shapes(network.layers, config.height, config.width)
         self.content = ContentTerm(config.content_layer, sizes[config.content_layer],
                                    config.content_weight)
@@ -268,9 +280,11 @@ class _Level:
                                    [sizes[name][2] for name in config.style_layers],
                                    config.style_layer_weights, config.blend_weights(),
                                    config.style_weight)
-        self.evaluator = Evaluator(network, self.image,
-                                   [self.content, self.style, TVTerm(config.tv_weight)],
-                                   pixels.to_network)
+        terms = [self.content, self.style, TVTerm(config.tv_weight)]
+        if temporal:
+            self.temporal = TemporalTerm(self.shape, config.temporal_weight)
+            terms.append(self.temporal)
+        self.evaluator = Evaluator(network, self.image, terms, pixels.to_network)
 
     def load(self, session: tf.compat.v1.Session, content_features: np.ndarray,
              style_targets: Sequence, layer_masks: Sequence[np.ndarray] | None = None) -> None:
@@ -290,8 +304,8 @@ class _Level:
         if self.tile:
             self.evaluator.unload()
 
-    def due(self, step: int) -> bool:
-        return step % self.config.checkpoint_every == 0 or step == self.config.iterations
+    def due(self, step: int, iterations: int) -> bool:
+        return step % self.config.checkpoint_every == 0 or step == iterations
 
 
 class Engine:
@@ -325,7 +339,10 @@ class Engine:
             self._tile_network = tiled.TileNetwork(
                 network, config.content_layer, config.style_layers, self.pixels.channels,
                 bool(config.content_mask), self.pixels.to_network) if any(self.tiles) else None
-            self._levels = [_Level(k, network, level, self.pixels, self._tile_network, tile)
+            # A video's frames after the first start at the full size from the previous
+            # result: only there is the temporal term needed.
+            self._levels = [_Level(k, network, level, self.pixels, self._tile_network, tile,
+                                   temporal=bool(config.video) and k == len(self.levels) - 1)
                             for k, (level, tile) in enumerate(zip(self.levels, self.tiles))]
             self._initialize = tf.compat.v1.local_variables_initializer()
             self.graph.finalize()  # nothing may add ops while images are optimised
@@ -352,15 +369,24 @@ class Engine:
     def run(self, content: np.ndarray, styles: Sequence[np.ndarray], folders: Sequence,
             init_picture: np.ndarray | None = None, resume: bool = False, *,
             coarse_styles: Sequence[np.ndarray] = (), content_mask: np.ndarray | None = None,
-            style_masks: Sequence[np.ndarray | None] = ()) -> StyleRun:
+            style_masks: Sequence[np.ndarray | None] = (),
+            temporal: tuple[np.ndarray, np.ndarray] | None = None,
+            iterations: int | None = None) -> StyleRun:
         """A run of ``content`` (float RGB, any size) towards ``styles``, one folder per level
         (each with ``.checkpoints`` and ``.summaries`` paths). ``init_picture`` is the start
         for an ``init`` other than noise. With ``resume``, the finest level that has a
         checkpoint continues from it. The keywords are the config's scale and spatial
-        controls' pictures (see :mod:`~style_transfer.controls`)."""
+        controls' pictures (see :mod:`~style_transfer.controls`).
+
+        A video's frame after the first gives ``temporal``: (the previous result warped to
+        this frame, float RGB of the full size; the flow's consistency mask [H, W]). Its run
+        optimises the full size only, from ``init_picture`` (the warped result, as a rule),
+        for ``iterations`` when given instead of the config's."""
         prepared = controls.prepare(self.config, content, styles, coarse_styles, content_mask,
                                     style_masks)
-        return StyleRun(self, prepared, folders, init_picture, resume)
+        if temporal is not None and self._levels[-1].temporal is None:
+            raise ValueError("a temporal target needs an engine built for video")
+        return StyleRun(self, prepared, folders, init_picture, resume, temporal, iterations)
 
     def style_grams(self, styles: Sequence[np.ndarray], level: int) -> list[list[np.ndarray]]:
         """Per style image, its Gram matrices at ``level``, rescaled to the result's pixel
@@ -439,14 +465,17 @@ class StyleRun:
     """One content image through the engine's levels; see :meth:`records`."""
 
     def __init__(self, engine: Engine, prepared: controls.Controls, folders, init_picture,
-                 resume):
+                 resume, temporal=None, iterations=None):
         if len(folders) != len(engine.levels):
             raise ValueError(f"{len(engine.levels)} levels need as many folders, "
                              f"got {len(folders)}")
         self.engine, self.controls = engine, prepared
         self.folders, self.init_picture = list(folders), init_picture
+        self.temporal, self.iterations = temporal, iterations
         self.first = 0
-        if resume:
+        if temporal is not None:
+            self.first = len(folders) - 1
+        elif resume:
             self.first = next((k for k in reversed(range(len(folders)))
                                if runtime.latest_checkpoint(folders[k].checkpoints)), 0)
         self.resume = resume
@@ -465,7 +494,7 @@ class StyleRun:
             level = self.engine._levels[index]
             resumed = self._start(level, previous)
             previous = None
-            config, folder = level.config, self.folders[index]
+            config, folder = self.level_config(level), self.folders[index]
             ended = ended_early(folder, resumed)
             yield LevelStart(index, len(self.engine.levels), config.height, config.width,
                              config.iterations, resumed, ended)
@@ -473,12 +502,18 @@ class StyleRun:
                 writer = SummaryWriter(folder.summaries)
                 try:
                     optimise = self._lbfgs if config.optimizer == "lbfgs" else self._adam
-                    yield from optimise(level, folder, schedule, writer)
+                    yield from optimise(level, config, folder, schedule, writer)
                 finally:
                     writer.close()
             level.unload()
             previous = self.current_image()
             yield LevelEnd(index, len(self.engine.levels), self.step, previous)
+
+    def level_config(self, level: _Level) -> StyleConfig:
+        """``level``'s config, with this run's ``iterations`` at the full size when given."""
+        if self.iterations is None or level.index < len(self.engine.levels) - 1:
+            return level.config
+        return dataclasses.replace(level.config, iterations=self.iterations)
 
     def _start(self, level: _Level, previous: np.ndarray | None) -> int | None:
         """Load ``level``'s targets and its start: the checkpoint's step when it resumes, else
@@ -497,6 +532,10 @@ class StyleRun:
                        [layer[name] for name in config.style_layers])
         else:
             level.load(self.session, features, self.engine.style_grams(styles, index))
+        if level.temporal is not None:  # a first frame's empty mask makes the term zero
+            warped, mask = self.temporal if self.temporal is not None else (
+                fitted, np.zeros((config.height, config.width), np.float32))
+            level.temporal.load(self.session, [self.engine.pixels.from_picture(warped)], mask)
         self.session.run(level.reset)
         self._level = level
         self._chroma = images.fit(prepared.original, config.height, config.width) \
@@ -591,17 +630,15 @@ class StyleRun:
             raise OutputError(f"cannot write a checkpoint in {folder.checkpoints} "
                               f"({cause.strip().splitlines()[0][:200]})") from None
 
-    def _record(self, level: _Level, step: int, evaluations: int, values: dict,
-                since: float, timed: int, checkpointed: bool, stopped: str,
+    def _record(self, level: _Level, config: StyleConfig, step: int, evaluations: int,
+                values: dict, since: float, timed: int, checkpointed: bool, stopped: str,
                 image: np.ndarray) -> Progress:
-        config = level.config
         return Progress(level.index, len(self.engine.levels), config.height, config.width,
                         step, config.iterations, evaluations, values,
                         time.perf_counter() - since, timed, checkpointed, stopped, image)
 
-    def _adam(self, level: _Level, folder, schedule: Schedule, writer: SummaryWriter
-              ) -> Iterator[Progress]:
-        config = level.config
+    def _adam(self, level: _Level, config: StyleConfig, folder, schedule: Schedule,
+              writer: SummaryWriter) -> Iterator[Progress]:
         step = self.step
         since, timed = time.perf_counter(), 0
         fetches = None if level.tile else [level.train, level.evaluator.losses]
@@ -625,22 +662,22 @@ class StyleRun:
             if measured:
                 history.append(values["total"])
                 stopped = stopped or converged(history, config.tolerance, config.tolerance_steps)
-            checkpointed = level.due(step) or bool(stopped)
+            checkpointed = level.due(step, config.iterations) or bool(stopped)
             if checkpointed:
                 self._save(level, folder, stopped)
             if logged or stopped:
                 image = self.current_image()
                 writer.write(step, values, image)
-                yield self._record(level, step, step, values, since, timed, checkpointed,
-                                   stopped, image)
+                yield self._record(level, config, step, step, values, since, timed,
+                                   checkpointed, stopped, image)
                 image = None  # not held through the next step: at 8K it is 400 MB
                 since, timed = time.perf_counter(), 0
             if stopped:
                 return
 
-    def _lbfgs(self, level: _Level, folder, schedule: Schedule, writer: SummaryWriter
-               ) -> Iterator[Progress]:
-        config, pixels, session = level.config, self.engine.pixels, self.session
+    def _lbfgs(self, level: _Level, config: StyleConfig, folder, schedule: Schedule,
+               writer: SummaryWriter) -> Iterator[Progress]:
+        pixels, session = self.engine.pixels, self.session
         start = step = self.step
         if start >= config.iterations:
             return
@@ -669,7 +706,7 @@ class StyleRun:
                 history.append(iterate.loss)
                 stopped = converged(history, config.tolerance, config.tolerance_steps) or \
                     budget_used(evaluations, budget)
-                checkpointed = level.due(step) or bool(stopped)
+                checkpointed = level.due(step, config.iterations) or bool(stopped)
                 if checkpointed:
                     self._save(level, folder, stopped)
                 if stopped or schedule(step, config.iterations):
@@ -677,7 +714,7 @@ class StyleRun:
                         else level.evaluator.evaluate(session, image)[0]
                     picture = pixels.to_picture(image[0], self._chroma)
                     writer.write(step, values, picture)
-                    yield self._record(level, step, evaluations, values, since, timed,
+                    yield self._record(level, config, step, evaluations, values, since, timed,
                                        checkpointed, stopped, picture)
                     picture = None  # not held through the next iteration
                     since, timed, handed = time.perf_counter(), 0, step
@@ -694,5 +731,5 @@ class StyleRun:
             values, _ = level.evaluator.evaluate(session)
             picture = self.current_image()
             writer.write(step, values, picture)
-            yield self._record(level, step, counted + problem.evaluations, values, since, timed,
-                               True, stopped, picture)
+            yield self._record(level, config, step, counted + problem.evaluations, values,
+                               since, timed, True, stopped, picture)

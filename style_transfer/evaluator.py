@@ -132,6 +132,28 @@ class TVTerm:
         return losses.total_variation_loss(image)
 
 
+class TemporalTerm:
+    """Video (Ruder et al. 2016): the difference from the previous frame's result warped to
+    this frame, where the optical flow is consistent. Both are loaded per frame; a first frame
+    loads an empty mask, and the term is zero."""
+
+    name = "temporal"
+
+    def __init__(self, shape: Sequence[int], weight: float):
+        """``shape``: the image Variable's [1, h, w, channels]."""
+        self.weight = weight
+        self.warped, self._warped, self._load_warped = _target("temporal_warped", shape)
+        self.mask, self._mask, self._load_mask = _target("temporal_mask", shape[1:3])
+
+    def loss(self, end_points: Mapping[str, tf.Tensor], image: tf.Tensor) -> tf.Tensor:
+        return losses.temporal_loss(image, self.warped, self.mask)
+
+    def load(self, session: tf.compat.v1.Session, warped: np.ndarray, mask: np.ndarray) -> None:
+        """``warped``: shaped like the Variable's value; ``mask``: [h, w] in [0, 1]."""
+        session.run([self._load_warped, self._load_mask],
+                    {self._warped: warped, self._mask: mask})
+
+
 class Evaluator:
     """The weighted sum of ``terms`` for the image Variable, or a trial image fed in its place.
 

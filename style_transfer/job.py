@@ -205,17 +205,12 @@ def row(levels: Sequence[StyleConfig], record: engine.Progress, seconds: float) 
 
 def progress_line(record: engine.Progress, levels: Sequence[StyleConfig]) -> str:
     """``step=N/M pixel_sum= loss= content= style= time= ms_per_step= eta=``, then ``tv=``
-    when it is weighted, ``evals=`` for L-BFGS and ``size=`` with coarse-to-fine levels. The
-    ETA counts the later levels' steps at this one's speed scaled by their pixel counts; where
-    a level may stop early (a tolerance or an evaluation budget) it is ``eta_max=``, a bound."""
+    when it is weighted, ``temporal=`` for a video's frames, ``evals=`` for L-BFGS and
+    ``size=`` with coarse-to-fine levels. The ETA (``remaining``) is ``eta_max=`` where a level
+    may stop early."""
     level = levels[record.level]
     per_step = record.seconds / max(record.steps_timed, 1)
-    pixels = record.height * record.width
-    eta = per_step * max(0, most_steps(levels, record.level) - record.step) + sum(
-        per_step * most_steps(levels, k) * c.height * c.width / pixels
-        for k, c in enumerate(levels) if k > record.level)
-    bound = any(c.tolerance > 0 or (k < len(levels) - 1 and c.coarse_evaluations > 0)
-                for k, c in enumerate(levels) if k >= record.level)
+    eta, bound = remaining(record, levels)
     losses = record.losses
     line = (f"step={record.step}/{record.iterations} pixel_sum={record.pixel_sum:.1f} "
             f"loss={losses['total']:.6g} content={losses['content']:.6g} "
@@ -224,11 +219,27 @@ def progress_line(record: engine.Progress, levels: Sequence[StyleConfig]) -> str
             f"{time.strftime('%H:%M:%S', time.gmtime(eta))}")
     if level.tv_weight > 0:
         line += f" tv={losses['tv']:.6g}"
+    if "temporal" in losses:
+        line += f" temporal={losses['temporal']:.6g}"
     if level.optimizer == "lbfgs":
         line += f" evals={record.evaluations}"
     if len(levels) > 1:
         line += f" size={record.height}x{record.width}"
     return line
+
+
+def remaining(record: engine.Progress, levels: Sequence[StyleConfig]) -> tuple[float, bool]:
+    """(seconds, bound): the time left after ``record``, counting the later levels' steps at
+    its speed scaled by their pixel counts; ``bound`` when a level may stop early (a tolerance
+    or an evaluation budget), the time then being at most that."""
+    per_step = record.seconds / max(record.steps_timed, 1)
+    pixels = record.height * record.width
+    eta = per_step * max(0, most_steps(levels, record.level) - record.step) + sum(
+        per_step * most_steps(levels, k) * c.height * c.width / pixels
+        for k, c in enumerate(levels) if k > record.level)
+    bound = any(c.tolerance > 0 or (k < len(levels) - 1 and c.coarse_evaluations > 0)
+                for k, c in enumerate(levels) if k >= record.level)
+    return eta, bound
 
 
 def most_steps(levels: Sequence[StyleConfig], index: int) -> int:

@@ -69,6 +69,15 @@ def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.square(down)) + tf.reduce_mean(tf.square(right))
 
 
+def temporal_loss(image: tf.Tensor, warped: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """Ruder et al. 2016: sum(c * (x - w)^2) / D for the image x, the previous result warped
+    to this frame w, both [1, h, w, c], and the per-pixel consistency c in [0, 1] ([h, w]); D
+    is the number of image values, so the loss does not grow with the size."""
+    weights = mask[None, :, :, None]
+    return tf.reduce_sum(weights * tf.square(image - warped)) / tf.cast(tf.size(image),
+                                                                        tf.float32)
+
+
 def total_loss(content: tf.Tensor, style: tf.Tensor, tv: tf.Tensor, content_weight: float,
                style_weight: float, tv_weight: float) -> tf.Tensor:
     return content_weight * content + style_weight * style + tv_weight * tv

@@ -14,6 +14,10 @@ Layout::
     OUTPUT/scales/HxW/        coarse-to-fine levels below the full size, each laid out as above
     OUTPUT/archive/<time>/    earlier runs with other settings, moved aside, never deleted
 
+A video (``--video``, :mod:`~style_transfer.video_job`) has ``frames/frame_NNNNN.png``,
+``frames.csv``, ``video.mp4`` and ``metrics.json`` instead, and a folder per unfinished frame
+in ``checkpoints/`` and per frame in ``summaries/``.
+
 A rerun resumes the checkpoint only when its settings equal those saved in config.json.
 Otherwise the earlier run's files move to ``archive/`` and the run starts fresh, saying why.
 """
@@ -38,6 +42,8 @@ HISTORY = "losses.csv"
 COLUMNS = ("size", "step", "global_step", "evaluations", "seconds", "total", "content", "style",
            "tv")
 OUTPUTS = ("result.png", HISTORY, "loss_curve.png", "contact_sheet.png", "metrics.json")
+# A video's outputs (video_job.py); its checkpoints and summaries are per frame in the usual two.
+FRAMES, FRAME_HISTORY, VIDEO = "frames", "frames.csv", "video.mp4"
 
 
 class _Entry:
@@ -90,7 +96,8 @@ class RunDir:
 
     def _artifacts(self) -> list[str]:
         names = sorted(os.listdir(self.path))
-        return [n for n in names if n in (SETTINGS_FILE, CHECKPOINTS, SUMMARIES, SCALES, *OUTPUTS)
+        return [n for n in names if n in (SETTINGS_FILE, CHECKPOINTS, SUMMARIES, SCALES, *OUTPUTS,
+                                          FRAMES, FRAME_HISTORY, VIDEO)
                 or (n.startswith("step_") and n.endswith(".png"))]
 
     def saved_settings(self) -> dict | None:

@@ -3,6 +3,8 @@ from the shared ``synthetic_image`` (tests/conftest.py)."""
 from __future__ import annotations
 
 import os
+import select
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -102,3 +104,16 @@ def write_keras_h5(path, layers, extra=()) -> None:
 def write_h5():
     """The writer above, as a fixture: ``write_h5(path, layers, extra=())``."""
     return write_keras_h5
+
+
+@pytest.fixture
+def read_until():
+    """``read_until(process, prefix, seconds=120)``: read a subprocess's stdout until a line
+    starts with ``prefix``, bounded in time; that line, or "" when none came."""
+    def read(process, prefix: str, seconds: float = 120) -> str:
+        deadline, line = time.monotonic() + seconds, ""
+        while not line.startswith(prefix) and time.monotonic() < deadline:
+            if select.select([process.stdout], [], [], 1.0)[0]:
+                line = process.stdout.readline()
+        return line if line.startswith(prefix) else ""
+    return read

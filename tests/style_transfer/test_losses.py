@@ -104,3 +104,19 @@ def test_blended_style_loss_is_the_weighted_sum_over_styles(rng):
         found, *singles = evaluate(tf.stack([blended, *each]))
     np.testing.assert_allclose(found, np.dot(blend, singles), rtol=1e-5)
     assert min(singles) > 0
+
+
+def test_temporal_loss_is_the_masked_squared_error_over_the_image_size(rng):
+    image = rng.uniform(-100, 100, (1, 4, 5, 3)).astype(np.float32)
+    warped = rng.uniform(-100, 100, (1, 4, 5, 3)).astype(np.float32)
+    mask = (rng.uniform(size=(4, 5)) > 0.4).astype(np.float32)
+    expected = np.sum(mask[None, :, :, None] * (image.astype(np.float64) - warped) ** 2) \
+        / image.size
+    with tf.Graph().as_default():
+        found = evaluate(losses.temporal_loss(tf.constant(image), tf.constant(warped),
+                                              tf.constant(mask)))
+        empty = evaluate(losses.temporal_loss(tf.constant(image), tf.constant(warped),
+                                              tf.zeros((4, 5))))
+    np.testing.assert_allclose(found, expected, rtol=1e-5)
+    assert 0 < found < np.mean((image - warped) ** 2)  # the masked-out pixels count for nothing
+    assert empty == 0.0

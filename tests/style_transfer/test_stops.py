@@ -3,7 +3,6 @@ a disk that fills up or turns read-only. Each must save or keep what was complet
 from __future__ import annotations
 
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -33,7 +32,8 @@ def ignore_sigint() -> None:
     (signal.SIGINT, "adam", "default", True),
 ])
 def test_a_signal_saves_and_exits_128_plus_its_number_then_a_rerun_resumes(
-        tmp_path, tiny_vgg, tiny_layers, image_files, signum, optimizer, inherited, tiled):
+        tmp_path, tiny_vgg, tiny_layers, image_files, signum, optimizer, inherited, tiled,
+        read_until):
     content, style = image_files
     out = tmp_path / "out"
     size = TINY
@@ -48,11 +48,7 @@ def test_a_signal_saves_and_exits_128_plus_its_number_then_a_rerun_resumes(
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=ignore_sigint if inherited == "ignored" else None)
     try:
-        deadline, line = time.monotonic() + 120, ""
-        while not line.startswith("step=5/") and time.monotonic() < deadline:
-            if select.select([process.stdout], [], [], 1.0)[0]:
-                line = process.stdout.readline()
-        assert line.startswith("step=5/"), "the run never reached step 5"
+        assert read_until(process, "step=5/"), "the run never reached step 5"
         process.send_signal(signum)
         _, err = process.communicate(timeout=60)
     finally:
@@ -158,3 +154,34 @@ def test_a_read_only_output_folder_is_refused_before_any_work(small_disk, tiny_v
     err = capsys.readouterr().err
     assert err.startswith(f"error: output directory {out} is not writable (Read-only file system)")
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_full_disk_during_a_video_keeps_its_frames_and_a_rerun_goes_on(small_disk, tiny_vgg,
+                                                                          tmp_path, capsys):
+    pytest.importorskip("cv2")
+    pytest.importorskip("imageio_ffmpeg")
+    from tf1cnn.style_transfer import images, sample_clip, samples
+
+    clip = tmp_path / "clip"  # off the small disk
+    sample_clip.write_folder(sample_clip.make(
+        images.read_rgb(samples.sample(samples.SAMPLE_CONTENT)), frames=3, height=48,
+        width=64), clip)
+    out = small_disk / "out"
+    args = ["--video", str(clip), "--vgg", tiny_vgg, "--output-dir", str(out), "--height",
+            "48", "--width", "64", "--seed", "1", "--iterations", "3", "--checkpoint-every", "1"]
+    assert cli.main([*args, "--last-frame", "1"]) == 0
+    first = (out / "frames" / "frame_00001.png").read_bytes()
+    capsys.readouterr()
+    filler = fill(small_disk)
+    code = cli.main(args)
+    err = capsys.readouterr().err
+    assert code == exits.WRITE_FAILED, err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("error: cannot write") and "No space left on device" in err
+    assert (out / "frames" / "frame_00001.png").read_bytes() == first
+    assert not [p for p in out.rglob("*") if p.name.startswith("tmp") or p.name.endswith(".tmp")]
+    filler.unlink()
+    assert cli.main(args) == 0
+    assert "resuming at frame 2" in capsys.readouterr().out
+    assert len(list((out / "frames").iterdir())) == 3
+    assert (out / "frames" / "frame_00001.png").read_bytes() == first

@@ -1,0 +1,182 @@
+"""A video stylised frame by frame, temporally consistent (Ruder, Dosovitskiy and Brox 2016,
+"Artistic style transfer for videos"): the engine's records per frame, between typed frame
+records.
+
+For each frame after the first, :class:`ClipRun` estimates the optical flow between this
+frame's content and the previous one's (:mod:`~style_transfer.flow`, both ways) and its
+consistency mask. Under ``frame_init="warped"`` the previous result, warped to this frame
+(``flow.carry``, a Lanczos warp that keeps the texture sharp),
+is both the start of the optimisation and the target of the evaluator's temporal term,
+weighted by the mask (disoccluded pixels and motion boundaries count for nothing), and the
+frame runs at the full size only, for ``frame_iterations``. The first frame, and every frame
+under ``frame_init="init"`` (frames stylised independently), start from ``init`` through all
+the config's levels, with no temporal term.
+
+:meth:`ClipRun.records` yields :class:`FrameStart`, the engine's ``LevelStart``, ``Progress``
+and ``LevelEnd`` records for the frame, then :class:`FrameEnd` with the result as the written
+frame will hold it (uint8) and its temporal warping error: the consistent pixels' mean
+|out_t - warp(out_t-1)|, in grey levels. Each frame checkpoints in a folder of its own under
+``checkpoints/``; once the consumer has taken a frame's ``FrameEnd`` (and written it), the
+loop removes that folder. The previous result it warps is the one written, as uint8, so that a
+resumed clip goes on exactly as the run would have. Files, lines and the MP4 belong to the
+consumer (:mod:`~style_transfer.video_job`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from . import engine, flow, images, job
+from .clips import Clip
+from .config import StyleConfig
+
+CHECKPOINTS = "checkpoints"  # in the output folder: one folder per frame in progress
+SUMMARIES = "summaries"
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameStart:
+    number: int  # 1-based, in the clip
+    index: int  # 0-based, in the range being stylised
+    count: int  # frames in the range
+    warm: bool  # starts from the previous result, warped by the flow
+    flow_seconds: float  # the optical flow's wall time, both ways, with the mask
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameEnd:
+    number: int
+    index: int
+    count: int
+    image: np.ndarray  # uint8 RGB, as the frame is written
+    losses: dict  # the frame's last logged losses ("total" weighted, the terms unweighted)
+    steps: int  # optimisation steps at the full size
+    evaluations: int  # loss-and-gradient evaluations at the full size
+    seconds: float  # this session's wall time for the frame, the flow included
+    flow_seconds: float
+    warping_error: float  # mean |out_t - warp(out_t-1)| where consistent; nan on the first
+    consistent: float  # the share of pixels the mask keeps; nan on the first frame
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameFolder:
+    """Where one frame's level checkpoints and summaries go (the engine's folder protocol)."""
+    checkpoints: str
+    summaries: str
+
+
+def frame_folders(output_dir: str, number: int, levels: Sequence[StyleConfig]
+                  ) -> list[FrameFolder]:
+    """Frame ``number``'s folder for each level: ``checkpoints/frame_NNNNN`` (coarse levels in
+    ``scales/HxW`` below it) and the same under ``summaries``."""
+    stem = f"frame_{number:05d}"
+    found = []
+    for index, level in enumerate(levels):
+        below = [] if index == len(levels) - 1 else ["scales", f"{level.height}x{level.width}"]
+        found.append(FrameFolder(os.path.join(output_dir, CHECKPOINTS, stem, *below),
+                                 os.path.join(output_dir, SUMMARIES, stem, *below)))
+    return found
+
+
+class ClipRun:
+    """The frames of ``clip`` through ``style_engine`` (built for ``config``, a video config);
+    see :meth:`records`. ``init_file``: the picture of an ``init`` path."""
+
+    def __init__(self, style_engine: engine.Engine, config: StyleConfig, clip: Clip,
+                 styles: Sequence[np.ndarray], init_file: np.ndarray | None = None):
+        self.engine, self.config, self.clip = style_engine, config, clip
+        self.styles, self.init_file = list(styles), init_file
+        self._run: engine.StyleRun | None = None
+        self._number = 0
+
+    def records(self, start: int, previous: np.ndarray | None, resume: bool,
+                schedule: engine.Schedule = engine.is_logged
+                ) -> Iterator[FrameStart | engine.LevelStart | engine.Progress
+                              | engine.LevelEnd | FrameEnd]:
+        """Stylise frames ``start`` to the clip's last; ``previous`` is frame ``start`` - 1's
+        result as written (uint8 RGB), None when ``start`` is the clip's first. With
+        ``resume``, frame ``start`` continues from its checkpoint if it has one."""
+        config, clip = self.config, self.clip
+        if (previous is None) != (start == clip.first):
+            raise ValueError("the frames after the first need the previous result")
+        if start > clip.first:  # written, but stopped before its checkpoints were removed
+            shutil.rmtree(frame_folders(config.output_dir, start - 1, config.levels())[-1]
+                          .checkpoints, ignore_errors=True)
+        before = None  # the previous frame's content, fitted
+        frames = clip.frames(max(clip.first, start - 1))
+        try:
+            for number, picture in frames:
+                content = images.fit(picture, config.height, config.width)
+                del picture
+                if number < start:
+                    before = content
+                    continue
+                previous = yield from self._frame(number, content, before, previous,
+                                                  resume and number == start, schedule)
+                before = content
+        finally:
+            frames.close()
+
+    def _frame(self, number: int, content: np.ndarray, before: np.ndarray | None,
+               previous: np.ndarray | None, resume: bool, schedule: engine.Schedule
+               ) -> Iterator:
+        """One frame's records; returns its result as written."""
+        config, clip = self.config, self.clip
+        began = time.perf_counter()
+        temporal, backward, mask = None, None, None
+        init = job.start_picture(config.init, content, self.styles, self.init_file)
+        if before is not None:
+            backward, forward = flow.pair(before, content)
+            mask = flow.consistency(backward, forward)
+            del forward
+            if config.frame_init == "warped":
+                init = flow.carry(previous.astype(np.float32), backward)
+                temporal = (init, mask)
+        flow_seconds = time.perf_counter() - began if before is not None else 0.0
+        levels = config.levels()
+        folders = frame_folders(config.output_dir, number, levels)
+        later = number > clip.first
+        self._run = self.engine.run(content, self.styles, folders, init, resume,
+                                    temporal=temporal,
+                                    iterations=config.later_frames() if later else None)
+        self._number = number
+        index = number - clip.first
+        yield FrameStart(number, index, clip.count, temporal is not None, flow_seconds)
+        losses, steps, evaluations, result = {}, 0, 0, None
+        for record in self._run.records(schedule):
+            if isinstance(record, engine.Progress):
+                losses, steps, evaluations = record.losses, record.step, record.evaluations
+            elif isinstance(record, engine.LevelEnd):
+                result, steps = record.image, record.step
+            yield record
+            record = None
+        self._run = None
+        if config.preserve_colors:
+            result = images.preserve_colors(content, result)
+        written = images.to_uint8(result)
+        error, kept = math.nan, math.nan
+        if later:
+            error = flow.warping_error(written.astype(np.float32), previous.astype(np.float32),
+                                       backward, mask)
+            kept = float(mask.mean())
+        yield FrameEnd(number, index, clip.count, written, losses, steps, evaluations,
+                       time.perf_counter() - began, flow_seconds, error, kept)
+        # The consumer has written the frame: its checkpoints (all levels) are not needed now.
+        shutil.rmtree(folders[-1].checkpoints, ignore_errors=True)
+        return written
+
+    def save(self) -> tuple[int, int, np.ndarray] | None:
+        """Checkpoint the frame being optimised where it stands: (frame, step, image); None
+        when no frame's optimisation has started."""
+        if self._run is None:
+            return None
+        saved = self._run.save()
+        if saved is None:
+            return None
+        return (self._number, *saved)

@@ -1,0 +1,324 @@
+"""Video style transfer end to end on tiny random-weight VGGs and synthetic clips: the temporal
+term in the engine, the frame loop's records, resume (between and within frames, after Ctrl-C
+and SIGINT), a static clip's stability, and bad input."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("cv2")
+pytest.importorskip("imageio_ffmpeg")
+
+from tf1cnn.style_transfer import (  # noqa: E402
+    cli, clips, engine, images, job, memory, sample_clip, samples, vgg, video_job)
+from tf1cnn.style_transfer.config import StyleConfig  # noqa: E402
+from tf1cnn.style_transfer.rundir import RunDir  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+HEIGHT, WIDTH = 48, 64
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return images.read_rgb(samples.sample(samples.SAMPLE_CONTENT))
+
+
+@pytest.fixture
+def clip_folder(tmp_path, photo) -> Path:
+    """Three frames of the panning clip with its sprite, as PNG files."""
+    folder = tmp_path / "clip"
+    sample_clip.write_folder(sample_clip.make(photo, frames=3, height=HEIGHT, width=WIDTH),
+                             folder)
+    return folder
+
+
+def video_config(tmp_path, tiny_vgg, source, **changes) -> StyleConfig:
+    settings = dict(video=str(source), vgg=tiny_vgg, height=HEIGHT, width=WIDTH,
+                    output_dir=str(tmp_path / "out"), seed=3, iterations=6, frame_iterations=4,
+                    checkpoint_every=2)
+    return StyleConfig(**{**settings, **changes})
+
+
+def run_clip(config: StyleConfig, tiny_layers, style, say=None) -> tuple[int, list[str]]:
+    """The CLI's video path, in process, with ``say`` seeing every line."""
+    lines = []
+    clip = clips.open_clip(config.video, config.first_frame, config.last_frame, config.fps)
+    with engine.Engine(tiny_layers, config) as style_engine:
+        def tell(line):
+            lines.append(line)
+            if say:
+                say(line)
+        identity = dict(job.identity(config, "weights"), video_sha256=clip.sha256())
+        code = video_job.stylise_clip(style_engine, config, clip, [style], None, identity, tell)
+    return code, lines
+
+
+def frames(out: Path) -> list[np.ndarray]:
+    return [images.read_rgb(p) for p in sorted((out / "frames").glob("frame_*.png"))]
+
+
+def test_a_first_frame_is_the_still_image_run(tmp_path, tiny_layers, pictures):
+    """The temporal term of a video engine is zero on a first frame: its run equals an image
+    run of the same content."""
+    content, style = pictures
+    config = StyleConfig(height=24, width=32, iterations=5, seed=3, checkpoint_every=5)
+    found = []
+    for changes in ({}, {"video": "clip.mp4", "temporal_weight": 100.0}):
+        with engine.Engine(tiny_layers, dataclasses.replace(config, **changes)) as style_engine:
+            folder = RunDir(str(tmp_path / str(len(found))))
+            records = list(style_engine.run(content, [style], [folder]).records())
+        found.append(records)
+    assert [r.losses["total"] for r in found[0] if isinstance(r, engine.Progress)] == \
+        pytest.approx([r.losses["total"] for r in found[1] if isinstance(r, engine.Progress)],
+                      rel=1e-5)
+    assert all(r.losses["temporal"] == 0 for r in found[1] if isinstance(r, engine.Progress))
+    np.testing.assert_allclose(found[0][-1].image, found[1][-1].image, atol=1e-3)
+
+
+def test_a_later_frame_runs_the_full_size_from_its_start_towards_the_warped_target(
+        tmp_path, tiny_layers, pictures):
+    content, style = pictures
+    config = StyleConfig(height=24, width=32, iterations=9, seed=3, scales=2, video="clip",
+                         temporal_weight=1e4, optimizer="lbfgs", init="content")
+    target = np.clip(content + np.linspace(-30, 30, 32)[None, :, None], 0, 255)
+    mask = np.zeros((24, 32), np.float32)
+    mask[:, :16] = 1.0  # only the left half is held
+    with engine.Engine(tiny_layers, config) as style_engine:
+        folders = [RunDir(str(tmp_path / "coarse")), RunDir(str(tmp_path / "full"))]
+        run = style_engine.run(content, [style], folders, target, temporal=(target, mask),
+                               iterations=4)
+        steps = run.records()
+        records = [next(steps)]
+        np.testing.assert_allclose(run.current_image(), target, atol=1e-3)  # its start
+        records += list(steps)
+    starts = [r for r in records if isinstance(r, engine.LevelStart)]
+    assert [(s.level, s.iterations) for s in starts] == [(1, 4)]  # the full size only
+    result = records[-1].image
+    held = np.abs(result - target)[:, :16].mean()
+    free = np.abs(result - target)[:, 16:].mean()
+    assert held < 0.5 < free  # a weight of 1e4 keeps the masked pixels on their target
+
+
+def test_a_clip_writes_frames_metrics_and_an_mp4_and_a_rerun_does_nothing(
+        tmp_path, tiny_vgg, tiny_layers, clip_folder, pictures):
+    config = video_config(tmp_path, tiny_vgg, clip_folder, optimizer="lbfgs")
+    code, lines = run_clip(config, tiny_layers, pictures[1])
+    assert code == 0
+    out = tmp_path / "out"
+    assert [p.name for p in sorted((out / "frames").iterdir())] == \
+        ["frame_00001.png", "frame_00002.png", "frame_00003.png"]
+    assert not list((out / "checkpoints").iterdir())  # removed once each frame was written
+    with open(out / "frames.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["frame"]) for r in rows] == [1, 2, 3]
+    assert [int(r["steps"]) for r in rows] == [6, 4, 4]  # --iterations, --frame-iterations
+    assert rows[0]["warping_error"] == "nan" and float(rows[1]["warping_error"]) >= 0
+    assert 0.5 < float(rows[2]["consistent"]) <= 1
+    assert float(rows[1]["temporal"]) > 0 and float(rows[1]["flow_seconds"]) > 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["frames"] == 3
+    assert metrics["mean_warping_error"] == pytest.approx(
+        np.mean([float(r["warping_error"]) for r in rows[1:]]))
+    assert 0 < metrics["flow_share"] < 1
+    read = clips.open_clip(str(out / "video.mp4"))
+    assert (read.count, read.fps, read.height, read.width) == (3, 24.0, HEIGHT, WIDTH)
+    assert any(line.startswith("frame=2/3 step=4/4") and "temporal=" in line
+               and "eta_clip=" in line for line in lines)
+    assert any(line.startswith("summary: frames=3 mean_warping_error=") for line in lines)
+    before = snapshot(out / "frames")
+    code, lines = run_clip(config, tiny_layers, pictures[1])
+    assert code == 0 and "all 3 frames are written already" in "\n".join(lines)
+    assert snapshot(out / "frames") == before
+    assert not any(line.startswith("frame=") for line in lines)
+
+
+def test_an_interrupted_clip_resumes_within_the_frame_and_ends_as_a_straight_run(
+        tmp_path, tiny_vgg, tiny_layers, clip_folder, pictures):
+    """Adam keeps its state in the checkpoint, so a run stopped in frame 2 at step 3 and
+    resumed ends with the same frames as one never stopped."""
+    straight = video_config(tmp_path / "a", tiny_vgg, clip_folder)
+    assert run_clip(straight, tiny_layers, pictures[1])[0] == 0
+
+    def stop(line):
+        if line.startswith("frame=2/3 step=3/"):
+            raise KeyboardInterrupt
+
+    split = video_config(tmp_path / "b", tiny_vgg, clip_folder, checkpoint_every=100)
+    code, _ = run_clip(split, tiny_layers, pictures[1], say=stop)
+    assert code == 130
+    out = tmp_path / "b" / "out"
+    assert [p.name for p in (out / "frames").iterdir()] == ["frame_00001.png"]
+    assert (out / "checkpoints" / "frame_00002" / "checkpoint").exists()
+    code, lines = run_clip(split, tiny_layers, pictures[1])
+    assert code == 0
+    assert "resuming at frame 2 (1 of 3 written; settings match the saved run)" in lines
+    assert any(line.startswith("frame 2: resuming at step 3") for line in lines)
+    assert [line.split()[1] for line in lines if line.startswith("frame=2/")] == ["step=4/4"]
+    for a, b in zip(frames(tmp_path / "a" / "out"), frames(out), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_static_clip_gives_frames_within_one_grey_level(tmp_path, tiny_vgg, tiny_layers,
+                                                        photo, pictures):
+    folder = tmp_path / "static"
+    sample_clip.write_folder(sample_clip.make(photo, frames=3, height=HEIGHT, width=WIDTH,
+                                              static=True), folder)
+    # The tiny random network's style loss is about 1e5 (real VGG features give 1e2 to 1e3
+    # here), so the temporal term needs a weight to match.
+    config = video_config(tmp_path, tiny_vgg, folder, optimizer="lbfgs", iterations=20,
+                          frame_iterations=10, temporal_weight=1e4)
+    assert run_clip(config, tiny_layers, pictures[1])[0] == 0
+    found = frames(tmp_path / "out")
+    for before, after in zip(found, found[1:]):
+        assert np.abs(after - before).mean() <= 1.0
+
+
+def test_independent_frames_start_from_the_init_with_no_temporal_term(
+        tmp_path, tiny_vgg, tiny_layers, clip_folder, pictures):
+    config = video_config(tmp_path, tiny_vgg, clip_folder, frame_init="init", init="noise")
+    code, lines = run_clip(config, tiny_layers, pictures[1])
+    assert code == 0
+    assert "frame 2 (2/3): from --init noise; flow" in " ".join(lines)
+    with open(tmp_path / "out" / "frames.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert all(float(r["temporal"]) == 0 for r in rows)
+    assert not math.isnan(float(rows[2]["warping_error"]))
+
+
+def cli_args(tmp_path, tiny_vgg, source, *extra) -> list[str]:
+    return ["--video", str(source), "--vgg", tiny_vgg, "--height", str(HEIGHT), "--width",
+            str(WIDTH), "--output-dir", str(tmp_path / "out"), "--seed", "1", "--iterations",
+            "3", "--frame-iterations", "2", *extra]
+
+
+def test_a_changed_setting_archives_the_clip_and_an_extended_range_continues(
+        tmp_path, tiny_vgg, clip_folder, capsys):
+    args = cli_args(tmp_path, tiny_vgg, clip_folder, "--last-frame", "2")
+    assert cli.main(args) == 0
+    out = tmp_path / "out"
+    before = snapshot(out / "frames")
+    assert cli.main(cli_args(tmp_path, tiny_vgg, clip_folder)) == 0  # to the clip's end
+    stdout = capsys.readouterr().out
+    assert "resuming at frame 3 (2 of 3 written; settings match the saved run)" in stdout
+    assert {k: v for k, v in snapshot(out / "frames").items() if k.name != "frame_00003.png"} \
+        == before
+    assert cli.main([*args, "--temporal-weight", "5"]) == 0
+    stdout = capsys.readouterr().out
+    assert re.search(r"starting fresh at frame 1 \(0 of 2 written; settings changed: "
+                     r"temporal_weight 2\.0 -> 5\.0; earlier run moved to", stdout)
+    (archived,) = (out / "archive").iterdir()
+    assert len(list((archived / "frames").iterdir())) == 3
+
+
+def write_video(path: Path, count: int, size=(HEIGHT, WIDTH)) -> None:
+    frames_ = [np.full((*size, 3), 10 * k, np.uint8) for k in range(count)]
+    clips.write_mp4(str(path), frames_, 12.0)
+
+
+BAD_VIDEO = {
+    "missing file": (lambda tmp: tmp / "nope.mp4", [], r"nope\.mp4"),
+    "not a video": (lambda tmp: tmp / "notes.txt", [], r"notes\.txt"),
+    "range outside the clip": (lambda tmp: tmp / "clip.mp4", ["--last-frame", "9"],
+                               r"clip\.mp4.* 4 frames"),
+    "first after last": (lambda tmp: tmp / "clip.mp4", ["--first-frame", "3", "--last-frame",
+                                                         "2"], r"--last-frame 2 comes before"),
+    "unreadable frame": (lambda tmp: tmp / "broken", [], r"frame_00002\.png"),
+    "frames of two sizes": (lambda tmp: tmp / "sizes", [], r"frame_00002\.png"),
+    "empty folder": (lambda tmp: tmp / "empty", [], r"empty"),
+    "video and content": (lambda tmp: tmp / "clip.mp4", ["--content", "x.png"],
+                          r"give --video or --content"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_VIDEO))
+def test_bad_video_input_is_one_line_and_exit_2_and_loses_nothing(case, tmp_path, tiny_vgg,
+                                                                   clip_folder, capsys):
+    assert cli.main(cli_args(tmp_path, tiny_vgg, clip_folder, "--last-frame", "1")) == 0
+    out = tmp_path / "out"
+    (tmp_path / "notes.txt").write_text("not a video")
+    write_video(tmp_path / "clip.mp4", 4)
+    for name, damage in (("broken", "truncate"), ("sizes", "resize")):
+        folder = tmp_path / name
+        folder.mkdir()
+        for k in (1, 2, 3):
+            (folder / f"frame_0000{k}.png").write_bytes(
+                (clip_folder / f"frame_0000{k}.png").read_bytes())
+        second = folder / "frame_00002.png"
+        if damage == "truncate":
+            second.write_bytes(second.read_bytes()[:100])
+        else:
+            images.write_png(second, np.zeros((HEIGHT + 2, WIDTH, 3), np.uint8))
+    (tmp_path / "empty").mkdir()
+    source, extra, pattern = BAD_VIDEO[case]
+    before = snapshot(out)
+    capsys.readouterr()
+    code = cli.main(cli_args(tmp_path, tiny_vgg, source(tmp_path), *extra))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert re.search(pattern, err), err
+    assert snapshot(out) == before
+
+
+def test_without_the_video_extra_the_error_says_what_to_install(tmp_path, tiny_vgg,
+                                                                clip_folder, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 now raises ImportError
+    code = cli.main(cli_args(tmp_path, tiny_vgg, clip_folder))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "video needs cv2" in err and "pip install 'tf1cnn[video]'" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_frame_too_large_for_one_pass_is_refused_before_the_run(tmp_path, tiny_vgg,
+                                                                  tiny_layers, clip_folder,
+                                                                  capsys):
+    """A video's temporal term is not evaluated in tiles: a budget that would need them is
+    a usage error, with nothing written."""
+    config = StyleConfig(height=400, width=400, video="clip")
+    budget = memory.level_bytes(vgg.trunk(tiny_layers, ["relu4_2", "relu5_1"]), config, 64)
+    code = cli.main(cli_args(tmp_path, tiny_vgg, clip_folder, "--height", "400", "--width",
+                             "400", "--max-memory", str(budget)))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "a video's frames are optimised in one pass, and 400x400 does not fit" in err
+    assert not (tmp_path / "out" / "config.json").exists()
+
+
+def test_sigint_in_a_background_clip_saves_the_frame_and_a_rerun_resumes_it(
+        tmp_path, tiny_vgg, clip_folder, read_until):
+    """Started with SIGINT ignored, as a script's background job; stopped in frame 2."""
+    args = [sys.executable, str(REPO / "scripts" / "style_transfer.py"),
+            *cli_args(tmp_path, tiny_vgg, clip_folder, "--frame-iterations", "100000",
+                      "--checkpoint-every", "100000")]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert read_until(process, "frame=2/3 step=5/"), "the run never reached frame 2, step 5"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130, err
+    step = int(re.search(r"interrupted at frame 2, step (\d+)", err).group(1))
+    assert step >= 5
+    resumed = subprocess.run([*args[:-4], "--frame-iterations", str(step + 1)],
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"frame 2: resuming at step {step}" in resumed.stdout
+    assert len(list((tmp_path / "out" / "frames").iterdir())) == 3
