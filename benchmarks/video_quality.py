@@ -119,9 +119,9 @@ def summary(name: str, result: dict, independent: dict, iterations: int) -> dict
     }
     if independent is not None and independent is not result:
         base = summary("independent", independent, None, iterations)
-        found["warping_ratio"] = found["mean_warping_error"] / base["mean_warping_error"]
-        found["style_ratio"] = found["mean_style"] / base["mean_style"]
-        found["content_ratio"] = found["mean_content"] / base["mean_content"]
+        for name, mean in (("warping", "mean_warping_error"), ("style", "mean_style"),
+                           ("content", "mean_content")):  # a static clip's base error is 0
+            found[f"{name}_ratio"] = found[mean] / base[mean] if base[mean] else math.nan
         reached = []
         for own, other in zip(later, independent["frames"][1:]):
             target = other["curve"][-1]
