@@ -2,7 +2,8 @@
 the same style and content, and how much sooner does its warm start get there?
 
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/video_quality.py [--vgg /tmp/vgg16_hed.mat]
-        [--frames 24] [--size 250x333] [--iterations 50] [--temporal-weight 10 ...] [--static]
+        [--frames 24] [--size 250x333] [--iterations 50] [--temporal-weight 10 ...]
+        [--frame-target 0 ...] [--static]
         [--json benchmarks/video_quality.json] [--pictures docs/images/video_frames.jpg]
         [--plot docs/images/video_warping_error.png]
 
@@ -12,8 +13,9 @@ the library's ``ClipRun`` with a ``Progress`` record at every step, L-BFGS for
 ``--iterations`` on every frame, ``--init noise --seed 0``:
 
 * **independent**: ``--frame-init init``, every frame from the same noise, no temporal term;
-* **consistent** (one per ``--temporal-weight``): each later frame from the previous result
-  warped by the estimated flow, with the temporal term.
+* **consistent** (one per ``--temporal-weight`` and ``--frame-target``): each later frame from
+  the previous result warped by the estimated flow, with the temporal term; with a target, it
+  stops once its content+style loss is at most that many times the first frame's.
 
 Per frame it records the wall time and the flow's share of it, the final losses, the
 content+style part of the loss (both weighted, as in the total) at every step, and the
@@ -66,6 +68,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--temporal-weight", type=float, nargs="+",
                         default=[StyleConfig.temporal_weight])
+    parser.add_argument("--frame-target", type=float, nargs="+",
+                        default=[StyleConfig.frame_target])
     parser.add_argument("--static", action="store_true", help="a clip that holds still")
     parser.add_argument("--json", default="benchmarks/video_quality.json")
     parser.add_argument("--pictures", default="docs/images/video_frames.jpg")
@@ -86,8 +90,7 @@ def run(layers, config: StyleConfig, clip: sample_clip.SyntheticClip, style: np.
             if isinstance(record, video.FrameStart):
                 curve = []
             elif isinstance(record, engine.Progress) and record.level == record.levels - 1:
-                curve.append(config.content_weight * record.losses["content"]
-                             + config.style_weight * record.losses["style"])
+                curve.append(engine.content_style(record.losses, config))
             elif isinstance(record, video.FrameEnd):
                 written.append(record.image)
                 frames.append({"frame": record.number, "seconds": record.seconds,
@@ -210,8 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                            checkpoint_every=10 ** 6)
         variants = {"independent": dataclasses.replace(base, frame_init="init")}
         for weight in args.temporal_weight:
-            variants[f"consistent w={weight:g}"] = dataclasses.replace(
-                base, temporal_weight=weight)
+            for target in args.frame_target:
+                name = f"consistent w={weight:g}" + (f" target={target:g}" if target else "")
+                variants[name] = dataclasses.replace(base, temporal_weight=weight,
+                                                     frame_target=target)
         for name, config in variants.items():
             print(f"{name}:", flush=True)
             out = os.path.join(scratch, name.replace(" ", "_"))

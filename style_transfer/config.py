@@ -162,6 +162,11 @@ class StyleConfig:
     frame_iterations: int = option(
         0, "video: optimisation steps for each frame after the first (L-BFGS: iterations); "
            "0: as --iterations")
+    frame_target: float = option(
+        0.0, "video: a frame after the first stops once its content+style loss is at most this "
+             "many times the first frame's final one, so that the clip keeps the first frame's "
+             "look instead of optimising further frame after frame; 0: every frame runs "
+             "--frame-iterations")
     frame_init: str = option(
         "warped", "video: warped (each frame after the first starts from the previous result "
                   "warped by the optical flow, at the full size only) or init (every frame "
@@ -180,7 +185,7 @@ class StyleConfig:
                                  f"got {getattr(self, name)}")
         for name in ("content_weight", "style_weight", "tv_weight", "tolerance",
                      "coarse_tolerance", "coarse_evaluations", "temporal_weight",
-                     "frame_iterations", "last_frame", "fps"):
+                     "frame_iterations", "frame_target", "last_frame", "fps"):
             if not getattr(self, name) >= 0:
                 raise UsageError(f"--{name.replace('_', '-')} must not be negative, "
                                  f"got {getattr(self, name)}")
@@ -297,14 +302,15 @@ class StyleConfig:
         ``iterations`` and ``checkpoint_every``, so a finished run can be extended, and
         ``preserve_colors``, which only changes how the result is written, and ``max_memory``,
         which only changes whether a level is evaluated in tiles (exactly the same objective).
-        A video's ``last_frame`` and ``frame_iterations`` are left out as ``iterations`` is, so
-        that a clip can be extended, and ``fps``, which only sets the MP4's frame rate; a still
-        image's run leaves out every video setting.
+        A video's ``last_frame``, ``frame_iterations`` and ``frame_target`` are left out as
+        ``iterations`` is, so that a clip can be extended or its later frames given another
+        budget, and ``fps``, which only sets the MP4's frame rate; a still image's run leaves
+        out every video setting.
         """
         skip = {"content", "content_dir", "style", "output_dir", "vgg", "iterations",
                 "checkpoint_every", "preserve_colors", "content_mask", "style_mask",
                 "coarse_style", "max_memory", "video", "last_frame", "fps",
-                "frame_iterations"}
+                "frame_iterations", "frame_target"}
         if not self.video:
             skip.update({"first_frame", "temporal_weight", "frame_init"})
         if self.init not in INITS:

@@ -15,7 +15,9 @@ whose :meth:`~StyleRun.records` yields
 
 A level stops early when its loss changes by ``tolerance`` or less over ``tolerance_steps``
 steps (``coarse_tolerance`` below the full size), when a coarse level has used
-``coarse_evaluations``, or when L-BFGS-B ends by itself; its checkpoint then gets a note
+``coarse_evaluations``, when the full size's content+style loss reaches a run's ``target``
+(a video's later frames: :mod:`~style_transfer.video`), or when L-BFGS-B ends by itself; its
+checkpoint then gets a note
 (``ended.json``) so that a resumed run ends that level there too.
 
 The engine writes what only it can: Saver checkpoints (every ``checkpoint_every`` steps, at a
@@ -191,6 +193,21 @@ def converged(history: Sequence[float], tolerance: float, steps: int) -> str:
     over = "" if steps == 1 else f" over {steps} steps"
     return f"relative loss change {change:.3g}{over} <= tolerance {tolerance:g}" \
         if change <= tolerance else ""
+
+
+def content_style(values: dict[str, float], config: StyleConfig) -> float:
+    """The content and style part of the total loss, each weighted as in the total: what a
+    picture's quality is judged by, without the video's temporal term."""
+    return config.content_weight * values["content"] + config.style_weight * values["style"]
+
+
+def target_reached(values: dict[str, float], config: StyleConfig, target: float | None) -> str:
+    """Why a level stops at the losses ``values``: their content+style is at most ``target``.
+    Empty if not, or with no target."""
+    if target is None:
+        return ""
+    found = content_style(values, config)
+    return f"content+style loss {found:.6g} <= target {target:.6g}" if found <= target else ""
 
 
 def budget_used(evaluations: int, budget: int) -> str:
@@ -371,7 +388,7 @@ class Engine:
             coarse_styles: Sequence[np.ndarray] = (), content_mask: np.ndarray | None = None,
             style_masks: Sequence[np.ndarray | None] = (),
             temporal: tuple[np.ndarray, np.ndarray] | None = None,
-            iterations: int | None = None) -> StyleRun:
+            iterations: int | None = None, target: float | None = None) -> StyleRun:
         """A run of ``content`` (float RGB, any size) towards ``styles``, one folder per level
         (each with ``.checkpoints`` and ``.summaries`` paths). ``init_picture`` is the start
         for an ``init`` other than noise. With ``resume``, the finest level that has a
@@ -381,12 +398,14 @@ class Engine:
         A video's frame after the first gives ``temporal``: (the previous result warped to
         this frame, float RGB of the full size; the flow's consistency mask [H, W]). Its run
         optimises the full size only, from ``init_picture`` (the warped result, as a rule),
-        for ``iterations`` when given instead of the config's."""
+        for ``iterations`` when given instead of the config's; with a ``target``, the full size
+        stops at the first step whose content+style loss is at most that."""
         prepared = controls.prepare(self.config, content, styles, coarse_styles, content_mask,
                                     style_masks)
         if temporal is not None and self._levels[-1].temporal is None:
             raise ValueError("a temporal target needs an engine built for video")
-        return StyleRun(self, prepared, folders, init_picture, resume, temporal, iterations)
+        return StyleRun(self, prepared, folders, init_picture, resume, temporal, iterations,
+                        target)
 
     def style_grams(self, styles: Sequence[np.ndarray], level: int) -> list[list[np.ndarray]]:
         """Per style image, its Gram matrices at ``level``, rescaled to the result's pixel
@@ -465,13 +484,13 @@ class StyleRun:
     """One content image through the engine's levels; see :meth:`records`."""
 
     def __init__(self, engine: Engine, prepared: controls.Controls, folders, init_picture,
-                 resume, temporal=None, iterations=None):
+                 resume, temporal=None, iterations=None, target=None):
         if len(folders) != len(engine.levels):
             raise ValueError(f"{len(engine.levels)} levels need as many folders, "
                              f"got {len(folders)}")
         self.engine, self.controls = engine, prepared
         self.folders, self.init_picture = list(folders), init_picture
-        self.temporal, self.iterations = temporal, iterations
+        self.temporal, self.iterations, self.target = temporal, iterations, target
         self.first = 0
         if temporal is not None:
             self.first = len(folders) - 1
@@ -603,6 +622,10 @@ class StyleRun:
         self._save(self._level, self.folders[self._level.index])
         return self.step, self.current_image()
 
+    def _target(self, level: _Level) -> float | None:
+        """The content+style loss that stops ``level``: the run's target at the full size."""
+        return self.target if level.index == len(self.engine.levels) - 1 else None
+
     def _budget(self, level: _Level) -> int:
         """The evaluations ``level`` may use: ``coarse_evaluations`` below the full size, else
         0 (no budget)."""
@@ -642,14 +665,14 @@ class StyleRun:
         step = self.step
         since, timed = time.perf_counter(), 0
         fetches = None if level.tile else [level.train, level.evaluator.losses]
-        budget = self._budget(level)
+        budget, target = self._budget(level), self._target(level)
         history = collections.deque(maxlen=config.tolerance_steps + 1)
         while step < config.iterations:
             step += 1
             timed += 1
             logged = schedule(step, config.iterations)
             stopped = budget_used(step, budget)
-            measured = logged or config.tolerance > 0 or bool(stopped)
+            measured = logged or config.tolerance > 0 or target is not None or bool(stopped)
             if level.tile:  # the losses come with the gradient, tile by tile
                 values, gradient = level.evaluator.evaluate(self.session)
                 self.session.run(level.train, {level.gradient_in: gradient})
@@ -661,7 +684,9 @@ class StyleRun:
                 self.session.run(level.train)
             if measured:
                 history.append(values["total"])
-                stopped = stopped or converged(history, config.tolerance, config.tolerance_steps)
+                stopped = stopped or converged(history, config.tolerance,
+                                               config.tolerance_steps) \
+                    or target_reached(values, config, target)
             checkpointed = level.due(step, config.iterations) or bool(stopped)
             if checkpointed:
                 self._save(level, folder, stopped)
@@ -693,7 +718,7 @@ class StyleRun:
                               corrections=config.lbfgs_corrections,
                               max_iterations=config.iterations - start)
         since, timed, handed = time.perf_counter(), 0, start
-        budget = self._budget(level)
+        budget, target = self._budget(level), self._target(level)
         history = collections.deque(maxlen=config.tolerance_steps + 1)
         iterates = iter(problem)
         try:
@@ -706,12 +731,16 @@ class StyleRun:
                 history.append(iterate.loss)
                 stopped = converged(history, config.tolerance, config.tolerance_steps) or \
                     budget_used(evaluations, budget)
+                logged = schedule(step, config.iterations)
+                if logged or stopped or target is not None:
+                    # The iterate's losses: as a rule, the line search's last trial was it.
+                    values = last["values"] if np.array_equal(last["x"], iterate.x) \
+                        else level.evaluator.evaluate(session, image)[0]
+                    stopped = stopped or target_reached(values, config, target)
                 checkpointed = level.due(step, config.iterations) or bool(stopped)
                 if checkpointed:
                     self._save(level, folder, stopped)
-                if stopped or schedule(step, config.iterations):
-                    values = last["values"] if np.array_equal(last["x"], iterate.x) \
-                        else level.evaluator.evaluate(session, image)[0]
+                if stopped or logged:
                     picture = pixels.to_picture(image[0], self._chroma)
                     writer.write(step, values, picture)
                     yield self._record(level, config, step, evaluations, values, since, timed,

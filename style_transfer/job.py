@@ -203,14 +203,16 @@ def row(levels: Sequence[StyleConfig], record: engine.Progress, seconds: float) 
             "seconds": round(seconds, 3), **record.losses}
 
 
-def progress_line(record: engine.Progress, levels: Sequence[StyleConfig]) -> str:
+def progress_line(record: engine.Progress, levels: Sequence[StyleConfig],
+                  targeted: bool = False) -> str:
     """``step=N/M pixel_sum= loss= content= style= time= ms_per_step= eta=``, then ``tv=``
     when it is weighted, ``temporal=`` for a video's frames, ``evals=`` for L-BFGS and
     ``size=`` with coarse-to-fine levels. The ETA (``remaining``) is ``eta_max=`` where a level
-    may stop early."""
+    may stop early, as a run with a loss target (``targeted``) may."""
     level = levels[record.level]
     per_step = record.seconds / max(record.steps_timed, 1)
     eta, bound = remaining(record, levels)
+    bound = bound or targeted
     losses = record.losses
     line = (f"step={record.step}/{record.iterations} pixel_sum={record.pixel_sum:.1f} "
             f"loss={losses['total']:.6g} content={losses['content']:.6g} "

@@ -8,7 +8,10 @@ consistency mask. Under ``frame_init="warped"`` the previous result, warped to t
 (``flow.carry``, a Lanczos warp that keeps the texture sharp),
 is both the start of the optimisation and the target of the evaluator's temporal term,
 weighted by the mask (disoccluded pixels and motion boundaries count for nothing), and the
-frame runs at the full size only, for ``frame_iterations``. The first frame, and every frame
+frame runs at the full size only, for ``frame_iterations``; with ``frame_target`` R > 0 it
+stops as soon as its content+style loss is at most R times the first frame's final one (the
+look of the first frame, kept instead of optimised further frame after frame). The first
+frame, and every frame
 under ``frame_init="init"`` (frames stylised independently), start from ``init`` through all
 the config's levels, with no temporal term.
 
@@ -47,6 +50,7 @@ class FrameStart:
     count: int  # frames in the range
     warm: bool  # starts from the previous result, warped by the flow
     flow_seconds: float  # the optical flow's wall time, both ways, with the mask
+    target: float | None  # the content+style loss that stops it (frame_target); None: none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,18 +98,25 @@ class ClipRun:
         self.styles, self.init_file = list(styles), init_file
         self._run: engine.StyleRun | None = None
         self._number = 0
+        self._target: float | None = None  # the warm frames' stop, set by the first frame
 
     def records(self, start: int, previous: np.ndarray | None, resume: bool,
-                schedule: engine.Schedule = engine.is_logged
+                schedule: engine.Schedule = engine.is_logged,
+                first_losses: dict[str, float] | None = None
                 ) -> Iterator[FrameStart | engine.LevelStart | engine.Progress
                               | engine.LevelEnd | FrameEnd]:
         """Stylise frames ``start`` to the clip's last; ``previous`` is frame ``start`` - 1's
         result as written (uint8 RGB), None when ``start`` is the clip's first. With
-        ``resume``, frame ``start`` continues from its checkpoint if it has one."""
+        ``resume``, frame ``start`` continues from its checkpoint if it has one.
+        ``first_losses``: when ``start`` is after the clip's first frame, that frame's final
+        losses, which set the later frames' stop under ``frame_target`` (without their
+        content and style, later frames run all their steps)."""
         config, clip = self.config, self.clip
         if (previous is None) != (start == clip.first):
             raise ValueError("the frames after the first need the previous result")
-        if start > clip.first:  # written, but stopped before its checkpoints were removed
+        if start > clip.first:
+            self._target = self._frame_target(first_losses or {})
+            # Frame start - 1 was written, but may have stopped before its checkpoints went.
             shutil.rmtree(frame_folders(config.output_dir, start - 1, config.levels())[-1]
                           .checkpoints, ignore_errors=True)
         before = None  # the previous frame's content, fitted
@@ -142,12 +153,14 @@ class ClipRun:
         levels = config.levels()
         folders = frame_folders(config.output_dir, number, levels)
         later = number > clip.first
+        target = self._target if temporal is not None else None
         self._run = self.engine.run(content, self.styles, folders, init, resume,
                                     temporal=temporal,
-                                    iterations=config.later_frames() if later else None)
+                                    iterations=config.later_frames() if later else None,
+                                    target=target)
         self._number = number
         index = number - clip.first
-        yield FrameStart(number, index, clip.count, temporal is not None, flow_seconds)
+        yield FrameStart(number, index, clip.count, temporal is not None, flow_seconds, target)
         losses, steps, evaluations, result = {}, 0, 0, None
         for record in self._run.records(schedule):
             if isinstance(record, engine.Progress):
@@ -165,11 +178,22 @@ class ClipRun:
             error = flow.warping_error(written.astype(np.float32), previous.astype(np.float32),
                                        backward, mask)
             kept = float(mask.mean())
+        if not later:
+            self._target = self._frame_target(losses)
         yield FrameEnd(number, index, clip.count, written, losses, steps, evaluations,
                        time.perf_counter() - began, flow_seconds, error, kept)
         # The consumer has written the frame: its checkpoints (all levels) are not needed now.
         shutil.rmtree(folders[-1].checkpoints, ignore_errors=True)
         return written
+
+    def _frame_target(self, first_losses: dict[str, float]) -> float | None:
+        """``frame_target`` times the content+style of the first frame's ``first_losses``;
+        None when it is off or they are not known (a first frame resumed at its last step
+        logs none)."""
+        if not self.config.frame_target or not {"content", "style"} <= first_losses.keys():
+            return None
+        found = self.config.frame_target * engine.content_style(first_losses, self.config)
+        return found if math.isfinite(found) else None
 
     def save(self) -> tuple[int, int, np.ndarray] | None:
         """Checkpoint the frame being optimised where it stands: (frame, step, image); None

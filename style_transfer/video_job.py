@@ -33,6 +33,7 @@ from .rundir import FRAME_HISTORY, FRAMES, VIDEO, RunDir
 
 COLUMNS = ("frame", "seconds", "flow_seconds", "steps", "evaluations", "total", "content",
            "style", "tv", "temporal", "warping_error", "consistent")
+COUNTS = ("frame", "steps", "evaluations")  # the columns that hold whole numbers
 
 
 def frame_path(output_dir: str, number: int) -> str:
@@ -55,7 +56,7 @@ def read_rows(output_dir: str, before: int) -> list[dict]:
             rows = list(csv.DictReader(handle))
     except FileNotFoundError:
         return []
-    return [{k: v if k == "frame" else float(v) if v else math.nan for k, v in row.items()}
+    return [{k: int(v) if k in COUNTS else float(v) if v else math.nan for k, v in row.items()}
             for row in rows if int(row["frame"]) < before]
 
 
@@ -152,8 +153,9 @@ def _frames(style_engine, config, clip, styles, init_file, out, start, previous,
     later = [*config.levels()[:-1],
              dataclasses.replace(config, iterations=config.later_frames())]
     levels, frame, timed = config.levels(), None, []
+    first = rows[0] if rows and rows[0]["frame"] == clip.first else None
     try:
-        for record in runner.records(start, previous, resume, schedule):
+        for record in runner.records(start, previous, resume, schedule, first):
             if isinstance(record, video.FrameStart):
                 frame = record
                 levels = config.levels() if record.index == 0 else later
@@ -161,15 +163,20 @@ def _frames(style_engine, config, clip, styles, init_file, out, start, previous,
                     f"--init {config.init}"
                 say(f"frame {record.number} ({record.index + 1}/{record.count}): from "
                     f"{start_of}" + (f"; flow {record.flow_seconds:.2f}s" if record.index
-                                     else ""))
+                                     else "")
+                    + (f"; stops at content+style {record.target:.6g}"
+                       if record.target is not None else ""))
             elif isinstance(record, engine.LevelStart):
                 if record.resumed_at is not None:
                     say(f"frame {frame.number}: " + job.start_line(record, "checkpoint",
                                                                    first=True))
             elif isinstance(record, engine.Progress):
+                targeted = frame.target is not None  # it may stop before its last step
                 eta, bound = job.remaining(record, levels)
+                bound = bound or targeted
                 eta += _per_frame(timed, record, config) * (frame.count - frame.index - 1)
-                say(f"frame={frame.number}/{clip.last} " + job.progress_line(record, levels)
+                say(f"frame={frame.number}/{clip.last} "
+                    + job.progress_line(record, levels, targeted)
                     + f" eta_clip{'_max' if bound else ''}="
                     + time.strftime('%H:%M:%S', time.gmtime(eta)))
             elif isinstance(record, video.FrameEnd):

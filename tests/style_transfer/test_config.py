@@ -61,12 +61,20 @@ def test_settings_hold_the_optimiser_and_not_the_colour_choice():
     assert "init" not in StyleConfig(init="start.png").run_settings()  # its hash goes in
 
 
+def test_a_videos_later_frames_budget_and_target_can_change_within_one_run():
+    base = StyleConfig(video="clip").run_settings()
+    assert StyleConfig(video="clip", frame_iterations=9, frame_target=1.0, last_frame=5,
+                       fps=30.0).run_settings() == base
+    assert StyleConfig(video="clip", temporal_weight=5.0).run_settings() != base
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("optimizer", "sgd", r"--optimizer must be one of adam, lbfgs, got 'sgd'"),
     ("tolerance", -1.0, r"--tolerance must not be negative"),
     ("coarse_tolerance", -0.1, r"--coarse-tolerance must not be negative"),
     ("coarse_evaluations", -1, r"--coarse-evaluations must not be negative"),
     ("tv_weight", -1.0, r"--tv-weight must not be negative"),
+    ("frame_target", -1.0, r"--frame-target must not be negative"),
     ("style_scale", 0.0, r"--style-scale must be positive"),
     ("coarse_iterations", 0, r"--coarse-iterations must be at least 1"),
     ("content_dir", "folder", r"give --content or --content-dir, not both"),

@@ -137,6 +137,37 @@ def test_tolerance_stops_early_with_a_checkpoint(tiny_layers, pictures, tiny_con
     np.testing.assert_allclose(records[-1].image, last.image, atol=1e-3)
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_target_stops_at_the_first_step_whose_content_and_style_reach_it(
+        tiny_layers, pictures, tiny_config, tmp_path, optimizer):
+    config = dataclasses.replace(tiny_config, optimizer=optimizer, iterations=12, tv_weight=1.0)
+    content, style = pictures
+    with engine.Engine(tiny_layers, config) as style_engine:
+        def run(folder, target=None):
+            return progress(style_engine.run(content, [style], [RunDir(str(folder))],
+                                             target=target).records(lambda step, n: True))
+        full = run(tmp_path / "full")
+        found = [engine.content_style(r.losses, config) for r in full]
+        assert found[6] < found[5]  # the loss still falls there
+        stopped = run(tmp_path / "target", target=found[6])
+    last = stopped[-1]
+    assert last.step == 7 and last.checkpointed
+    assert last.stopped == f"content+style loss {found[6]:.6g} <= target {found[6]:.6g}"
+    assert [r.losses["total"] for r in stopped] == pytest.approx(
+        [r.losses["total"] for r in full[:7]], rel=1e-6)
+    # The total counts the TV term; the target does not.
+    assert last.losses["total"] > engine.content_style(last.losses, config)
+
+
+def test_content_style_weights_the_two_terms_as_the_total_does():
+    config = StyleConfig(content_weight=0.5, style_weight=3.0)
+    assert engine.content_style({"content": 4.0, "style": 2.0, "tv": 9.0}, config) == 8.0
+    assert engine.target_reached({"content": 4.0, "style": 2.0}, config, None) == ""
+    assert engine.target_reached({"content": 4.0, "style": 2.0}, config, 7.9) == ""
+    assert engine.target_reached({"content": 4.0, "style": 2.0}, config, 8.0) == \
+        "content+style loss 8 <= target 8"
+
+
 def test_converged_measures_the_change_over_the_last_steps():
     assert engine.converged([100.0, 99.5], 0.01, 1) == \
         "relative loss change 0.005 <= tolerance 0.01"

@@ -224,6 +224,30 @@ def test_a_changed_setting_archives_the_clip_and_an_extended_range_continues(
     assert len(list((archived / "frames").iterdir())) == 3
 
 
+def test_a_frame_target_stops_later_frames_at_the_first_frames_loss_also_after_a_resume(
+        tmp_path, tiny_vgg, clip_folder, capsys):
+    args = cli_args(tmp_path, tiny_vgg, clip_folder, "--optimizer", "lbfgs", "--iterations",
+                    "8", "--frame-iterations", "60", "--frame-target", "1")
+    assert cli.main([*args, "--last-frame", "2"]) == 0
+    first_session = capsys.readouterr().out
+    assert cli.main(args) == 0  # frame 3: the target comes from frames.csv
+    second_session = capsys.readouterr().out
+    assert "resuming at frame 3" in second_session
+    with open(tmp_path / "out" / "frames.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    config = StyleConfig()
+    found = [config.content_weight * float(r["content"]) + config.style_weight * float(r["style"])
+             for r in rows]
+    lines = [re.search(rf"frame {n} \({n}/\d\): from the previous result, warped; flow "
+                       rf"[0-9.]+s; stops at content\+style (\S+)", out)
+             for n, out in ((2, first_session), (3, second_session))]
+    assert [float(line.group(1)) for line in lines] == pytest.approx([found[0]] * 2, rel=1e-5)
+    assert re.search(r"frame=2/2 step=\d+/60 .* eta_max=.* eta_clip_max=", first_session)
+    assert int(rows[0]["steps"]) == 8
+    for row, loss in zip(rows[1:], found[1:]):
+        assert int(row["steps"]) < 60 and loss <= found[0] * (1 + 1e-6)
+
+
 def write_video(path: Path, count: int, size=(HEIGHT, WIDTH)) -> None:
     frames_ = [np.full((*size, 3), 10 * k, np.uint8) for k in range(count)]
     clips.write_mp4(str(path), frames_, 12.0)
