@@ -17,8 +17,7 @@ A level stops early when its loss changes by ``tolerance`` or less over ``tolera
 steps (``coarse_tolerance`` below the full size), when a coarse level has used
 ``coarse_evaluations``, when the full size's content+style loss reaches a run's ``target``
 (a video's later frames: :mod:`~style_transfer.video`), or when L-BFGS-B ends by itself; its
-checkpoint then gets a note
-(``ended.json``) so that a resumed run ends that level there too.
+checkpoint then gets a note (``ended.json``) so that a resumed run ends that level there too.
 
 The engine writes what only it can: Saver checkpoints (every ``checkpoint_every`` steps, at a
 level's last step and where it stops early) and TensorBoard summaries. Printing, image files

@@ -11,9 +11,8 @@ weighted by the mask (disoccluded pixels and motion boundaries count for nothing
 frame runs at the full size only, for ``frame_iterations``; with ``frame_target`` R > 0 it
 stops as soon as its content+style loss is at most R times the first frame's final one (the
 look of the first frame, kept instead of optimised further frame after frame). The first
-frame, and every frame
-under ``frame_init="init"`` (frames stylised independently), start from ``init`` through all
-the config's levels, with no temporal term.
+frame, and every frame under ``frame_init="init"`` (frames stylised independently), start
+from ``init`` through all the config's levels, with no temporal term.
 
 :meth:`ClipRun.records` yields :class:`FrameStart`, the engine's ``LevelStart``, ``Progress``
 and ``LevelEnd`` records for the frame, then :class:`FrameEnd` with the result as the written
