@@ -172,15 +172,19 @@ def test_an_interrupted_clip_resumes_within_the_frame_and_ends_as_a_straight_run
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("changes", [
+    # The tiny random network's style loss is about 1e5 (real VGG features give 1e2 to 1e3
+    # here), so with all its steps a frame needs a temporal weight to match.
+    {"temporal_weight": 1e4},
+    # Or, at the default weight, the later frames stop at the first frame's loss.
+    {"frame_target": 1.0}], ids=["heavy temporal weight", "frame target"])
 def test_a_static_clip_gives_frames_within_one_grey_level(tmp_path, tiny_vgg, tiny_layers,
-                                                        photo, pictures):
+                                                        photo, pictures, changes):
     folder = tmp_path / "static"
     sample_clip.write_folder(sample_clip.make(photo, frames=3, height=HEIGHT, width=WIDTH,
                                               static=True), folder)
-    # The tiny random network's style loss is about 1e5 (real VGG features give 1e2 to 1e3
-    # here), so the temporal term needs a weight to match.
     config = video_config(tmp_path, tiny_vgg, folder, optimizer="lbfgs", iterations=20,
-                          frame_iterations=10, temporal_weight=1e4)
+                          frame_iterations=10, **changes)
     assert run_clip(config, tiny_layers, pictures[1])[0] == 0
     found = frames(tmp_path / "out")
     for before, after in zip(found, found[1:]):
