@@ -55,7 +55,7 @@ def _run(config: StyleConfig) -> int:
         return _run_video(config)
     contents = content_files(config)
     runtime.import_tensorflow()
-    from . import controls, engine, images, job, masks, memory, weights
+    from . import controls, engine, images, job, masks, memory
     from .rundir import RunDir
 
     outs = [config.output_dir if not config.content_dir else
@@ -70,12 +70,8 @@ def _run(config: StyleConfig) -> int:
         style_masks=[masks.read_mask(path, "style mask") for path in config.style_mask])
     for path in contents:  # every input is checked before the long part, masks included
         controls.prepare(config, images.read_rgb(path, "content"), styles, **pictures)
-    init_file = images.read_rgb(config.init, "initial") if config.init not in INITS else None
-    network = weights.load(config.vgg, (config.content_layer, *config.style_layers))
+    init_file, network, levels, tiles = _network(config)
     layers = network.layers
-    levels = config.levels()
-    tiles = memory.plan(layers, levels,
-                        memory.parse_size(config.max_memory) if config.max_memory else None)
     for index, (level, size) in enumerate(zip(levels, tiles)):
         if size:
             print(f"memory: level {index + 1}/{len(levels)}, "
@@ -106,18 +102,14 @@ def _run_video(config: StyleConfig) -> int:
     clip = clips.open_clip(config.video, config.first_frame, config.last_frame, config.fps)
     RunDir(config.output_dir).check_writable()
     runtime.import_tensorflow()
-    from . import controls, engine, images, job, memory, video_job, weights
+    from . import controls, engine, images, job, memory, video_job
 
     styles = [images.read_rgb(path, "style") for path in config.style]
     frames = clip.frames()
     _, first = next(frames)
     frames.close()  # stops the decoder
     controls.prepare(config, first, styles)
-    init_file = images.read_rgb(config.init, "initial") if config.init not in INITS else None
-    network = weights.load(config.vgg, (config.content_layer, *config.style_layers))
-    levels = config.levels()
-    tiles = memory.plan(network.layers, levels,
-                        memory.parse_size(config.max_memory) if config.max_memory else None)
+    init_file, network, levels, tiles = _network(config)
     tiled = [k for k, size in enumerate(tiles) if size]
     if tiled:
         k = tiled[-1]
@@ -133,11 +125,22 @@ def _run_video(config: StyleConfig) -> int:
                                       say=lambda line: print(line, flush=True))
 
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+def _network(config: StyleConfig) -> tuple:
+    """After the inputs are checked: (the picture of an ``--init`` path or None, the VGG
+    weights, the config's levels, each level's tile size or None for one pass)."""
+    from . import images, memory, weights
+
+    init_file = images.read_rgb(config.init, "initial") if config.init not in INITS else None
+    network = weights.load(config.vgg, (config.content_layer, *config.style_layers))
+    levels = config.levels()
+    tiles = memory.plan(network.layers, levels,
+                        memory.parse_size(config.max_memory) if config.max_memory else None)
+    return init_file, network, levels, tiles
 
 
 def content_files(config: StyleConfig) -> list[str]:
     """The content image, or the images of ``content_dir`` sorted by name (batch mode)."""
+    from .images import IMAGE_SUFFIXES
     if not config.content_dir:
         return [config.content or sample(SAMPLE_CONTENT)]
     folder = pathlib.Path(config.content_dir)

@@ -44,7 +44,8 @@ from . import files, images, optional
 from .errors import OutputError, UsageError
 
 DEFAULT_FPS = 24.0  # the rate of a folder of frames when none is given: the film standard
-FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+# A GIF is left out: one file may be a clip of its own, of which a frame folder takes one frame.
+FRAME_SUFFIXES = tuple(s for s in images.IMAGE_SUFFIXES if s != ".gif")
 CRF = 18  # libx264's constant rate factor: 0 is lossless, 23 its default, 18 visually lossless
 NTSC_RATES = tuple(base * 1000 / 1001 for base in (24, 30, 48, 60, 120))  # ffmpeg rounds these
 

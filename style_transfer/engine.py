@@ -106,6 +106,11 @@ class Progress:
     image: np.ndarray  # [height, width, 3] float RGB after this step, mean added back
 
     @property
+    def seconds_per_step(self) -> float:
+        """The wall time of one step since the previous record of this level."""
+        return self.seconds / max(self.steps_timed, 1)
+
+    @property
     def pixel_sum(self) -> float:
         """Sum of the image after this step, before clipping: a fingerprint of the run."""
         return float(self.image.sum(dtype=np.float64))

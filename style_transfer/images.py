@@ -19,6 +19,9 @@ from PIL import Image
 from . import files
 from .errors import UsageError
 
+# The file names taken as images (shared: a --content-dir's contents, a video's frame folder).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
 
 def read_rgb(path: str | os.PathLike, role: str = "image") -> np.ndarray:
     """Return the image at ``path`` as float32 [height, width, 3] in [0, 255]."""

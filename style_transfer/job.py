@@ -210,7 +210,7 @@ def progress_line(record: engine.Progress, levels: Sequence[StyleConfig],
     ``size=`` with coarse-to-fine levels. The ETA (``remaining``) is ``eta_max=`` where a level
     may stop early, as a run with a loss target (``targeted``) may."""
     level = levels[record.level]
-    per_step = record.seconds / max(record.steps_timed, 1)
+    per_step = record.seconds_per_step
     eta, bound = remaining(record, levels)
     bound = bound or targeted
     losses = record.losses
@@ -234,7 +234,7 @@ def remaining(record: engine.Progress, levels: Sequence[StyleConfig]) -> tuple[f
     """(seconds, bound): the time left after ``record``, counting the later levels' steps at
     its speed scaled by their pixel counts; ``bound`` when a level may stop early (a tolerance
     or an evaluation budget), the time then being at most that."""
-    per_step = record.seconds / max(record.steps_timed, 1)
+    per_step = record.seconds_per_step
     pixels = record.height * record.width
     eta = per_step * max(0, most_steps(levels, record.level) - record.step) + sum(
         per_step * most_steps(levels, k) * c.height * c.width / pixels

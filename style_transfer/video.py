@@ -140,14 +140,14 @@ class ClipRun:
         config, clip = self.config, self.clip
         began = time.perf_counter()
         temporal, backward, mask = None, None, None
-        init = job.start_picture(config.init, content, self.styles, self.init_file)
         if before is not None:
             backward, forward = flow.pair(before, content)
             mask = flow.consistency(backward, forward)
             del forward
             if config.frame_init == "warped":
-                init = flow.carry(previous.astype(np.float32), backward)
-                temporal = (init, mask)
+                temporal = (flow.carry(previous.astype(np.float32), backward), mask)
+        init = temporal[0] if temporal is not None else \
+            job.start_picture(config.init, content, self.styles, self.init_file)
         flow_seconds = time.perf_counter() - began if before is not None else 0.0
         levels = config.levels()
         folders = frame_folders(config.output_dir, number, levels)

@@ -214,4 +214,4 @@ def _per_frame(timed: Sequence[float], record: engine.Progress, config: StyleCon
     record's time per step times a later frame's steps."""
     if timed:
         return float(np.median(timed))
-    return record.seconds / max(record.steps_timed, 1) * config.later_frames()
+    return record.seconds_per_step * config.later_frames()
