@@ -11,7 +11,8 @@ whose :meth:`~StyleRun.records` yields
 * :class:`Progress` at each step the schedule picks (by default the 2019 tutorial's: steps
   1-5, every 10 up to 20, then every 20, and the last), and at a step where the run stops
   early: losses, evaluations, time, the image, and whether a checkpoint was written;
-* :class:`LevelEnd` with the level's final image.
+* :class:`LevelEnd` with the level's final image and losses (evaluated once when no record
+  gave them, as for a level resumed at its end).
 
 A level stops early when its loss changes by ``tolerance`` or less over ``tolerance_steps``
 steps (``coarse_tolerance`` below the full size), when a coarse level has used
@@ -122,6 +123,9 @@ class LevelEnd:
     levels: int
     step: int
     image: np.ndarray  # the level's final image, float RGB, mean added back
+    losses: dict  # the last record's (Adam's: of the image entering the last step); else at
+    # the final image, evaluated once (a level resumed at its end records no step)
+    evaluations: int  # as in Progress, up to the final image
 
 
 def is_logged(step: int, iterations: int) -> bool:
@@ -521,16 +525,25 @@ class StyleRun:
             ended = ended_early(folder, resumed)
             yield LevelStart(index, len(self.engine.levels), config.height, config.width,
                              config.iterations, resumed, ended)
+            last = None  # the latest record's step, losses and evaluations
             if not ended:
                 writer = SummaryWriter(folder.summaries)
                 try:
                     optimise = self._lbfgs if config.optimizer == "lbfgs" else self._adam
-                    yield from optimise(level, config, folder, schedule, writer)
+                    for record in optimise(level, config, folder, schedule, writer):
+                        last = record.step, record.losses, record.evaluations
+                        yield record
+                        record = None  # its image is not held through the next step
                 finally:
                     writer.close()
+            step = self.step
+            if last is None or last[0] != step:  # resumed at its end, or an unrecorded end
+                evaluations = step if config.optimizer == "adam" else \
+                    int(self.session.run(level.evaluations))
+                last = step, level.evaluator.evaluate(self.session)[0], evaluations
             level.unload()
             previous = self.current_image()
-            yield LevelEnd(index, len(self.engine.levels), self.step, previous)
+            yield LevelEnd(index, len(self.engine.levels), step, previous, *last[1:])
 
     def level_config(self, level: _Level) -> StyleConfig:
         """``level``'s config, with this run's ``iterations`` at the full size when given."""

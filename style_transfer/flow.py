@@ -70,10 +70,7 @@ def pair(previous: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndar
 def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """float32 ``image`` [H, W] or [H, W, C] sampled at ``p + flow(p)``: exact bilinear
     interpolation, with the border pixels repeated outward."""
-    height, width = image.shape[:2]
-    if flow.shape != (height, width, 2):
-        raise ValueError(f"a flow for a {height} x {width} image is [{height}, {width}, 2], "
-                         f"found {list(flow.shape)}")
+    height, width = _sampling_size(image, flow)
     rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
     # Clamping the point is the same as repeating the border: outside, both neighbours are equal.
     x = np.clip(cols + flow[..., 0], 0, width - 1)
@@ -95,10 +92,7 @@ def carry(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """float32 RGB ``image`` [H, W, 3] in [0, 255] sampled at ``p + flow(p)`` with OpenCV's
     8 x 8 Lanczos filter (positions to 1/32 pixel), border pixels repeated, clipped to
     [0, 255]: ``warp`` without the blur, for a stylised picture whose texture must survive."""
-    height, width = image.shape[:2]
-    if flow.shape != (height, width, 2):
-        raise ValueError(f"a flow for a {height} x {width} image is [{height}, {width}, 2], "
-                         f"found {list(flow.shape)}")
+    height, width = _sampling_size(image, flow)
     cv2 = optional.video_module("cv2")
     rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
     x = (cols + flow[..., 0]).astype(np.float32)
@@ -152,6 +146,15 @@ def warping_error(current: np.ndarray, previous: np.ndarray, backward: np.ndarra
     if total == 0:
         return float("nan")
     return float((difference * weight).sum() / total)
+
+
+def _sampling_size(image: np.ndarray, flow: np.ndarray) -> tuple[int, int]:
+    """``image``'s (height, width); ValueError unless ``flow`` is [height, width, 2]."""
+    height, width = image.shape[:2]
+    if flow.shape != (height, width, 2):
+        raise ValueError(f"a flow for a {height} x {width} image is [{height}, {width}, 2], "
+                         f"found {list(flow.shape)}")
+    return height, width
 
 
 def _grey(cv2, picture: np.ndarray) -> np.ndarray:

@@ -98,7 +98,7 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
                            style_masks=job.style_masks)
     for note in run.controls.notes:
         say(f"note: {note}")
-    result, seconds, started, last_losses = None, 0.0, False, {}
+    result, seconds, started, last_losses = None, 0.0, False, None
     try:
         for record in run.records(schedule):
             if isinstance(record, engine.LevelStart):
@@ -111,7 +111,6 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
                 seconds = history[-1]["seconds"] if history else 0.0
             elif isinstance(record, engine.Progress):
                 seconds += record.seconds
-                last_losses = record.losses
                 history.append(row(levels, record, seconds))
                 say(progress_line(record, levels))
                 images.write_png(folders[record.level].step_image(record.step), record.image)
@@ -123,7 +122,7 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
                 if record.stopped:
                     say(f"stopped at step {record.step}: {record.stopped}")
             else:
-                result = record.image
+                result, last_losses = record.image, record.losses
             record = None  # its image is not held through the next step (400 MB at 8K)
     except KeyboardInterrupt as stop:  # Ctrl-C, or a signal through stops.graceful
         saved = run.save()
@@ -148,9 +147,6 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
     images.write_png(out.contact_sheet, report.contact_sheet(
         [job.content, *job.styles, pixels], min(config.height, 512)))
     del pixels
-    if not last_losses and history:  # a rerun of a finished run: its last logged losses
-        last_losses = {k: v for k, v in history[-1].items()
-                       if k not in ("size", "step", "global_step", "evaluations", "seconds")}
     found = measure(job, result, last_losses)
     files.write_json(out.metrics, found)
     say("metrics: " + " ".join(f"{k}={v:.6g}" if isinstance(v, float) else

@@ -160,12 +160,10 @@ class ClipRun:
         self._number = number
         index = number - clip.first
         yield FrameStart(number, index, clip.count, temporal is not None, flow_seconds, target)
-        losses, steps, evaluations, result = {}, 0, 0, None
         for record in self._run.records(schedule):
-            if isinstance(record, engine.Progress):
-                losses, steps, evaluations = record.losses, record.step, record.evaluations
-            elif isinstance(record, engine.LevelEnd):
+            if isinstance(record, engine.LevelEnd):
                 result, steps = record.image, record.step
+                losses, evaluations = record.losses, record.evaluations
             yield record
             record = None
         self._run = None
@@ -187,8 +185,7 @@ class ClipRun:
 
     def _frame_target(self, first_losses: dict[str, float]) -> float | None:
         """``frame_target`` times the content+style of the first frame's ``first_losses``;
-        None when it is off or they are not known (a first frame resumed at its last step
-        logs none)."""
+        None when it is off or they are not known."""
         if not self.config.frame_target or not {"content", "style"} <= first_losses.keys():
             return None
         found = self.config.frame_target * engine.content_style(first_losses, self.config)

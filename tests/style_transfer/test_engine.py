@@ -119,6 +119,30 @@ def test_lbfgs_resumes_at_its_step_and_the_loss_keeps_falling(tiny_layers, pictu
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_a_level_resumed_at_its_end_ends_with_its_final_losses(tiny_layers, pictures,
+                                                              tiny_config, tmp_path, optimizer):
+    """No step is left to record, so the LevelEnd evaluates the final image once: L-BFGS's
+    last record was of that image; Adam's was of the image entering its last step, and one
+    more step from there would record the LevelEnd's losses."""
+    config = dataclasses.replace(tiny_config, optimizer=optimizer, iterations=6)
+    content, style = pictures
+
+    def run(iterations, resume):
+        with engine.Engine(tiny_layers, dataclasses.replace(config, iterations=iterations)
+                           ) as style_engine:
+            return list(style_engine.run(content, [style], [RunDir(str(tmp_path))],
+                                         resume=resume).records(lambda step, n: True))
+    first = run(6, False)
+    again = run(6, True)
+    assert [type(r) for r in again] == [engine.LevelStart, engine.LevelEnd]
+    end = again[-1]
+    assert end.step == 6 and end.evaluations == first[-1].evaluations
+    expected = first[-2].losses if optimizer == "lbfgs" else run(7, True)[1].losses
+    assert end.losses == pytest.approx(expected, rel=1e-5)
+    assert first[-1].losses == first[-2].losses  # a recorded last step: its record's
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
 def test_tolerance_stops_early_with_a_checkpoint(tiny_layers, pictures, tiny_config, tmp_path,
                                                  optimizer):
     config = dataclasses.replace(tiny_config, optimizer=optimizer, iterations=500,

@@ -252,6 +252,37 @@ def test_a_frame_target_stops_later_frames_at_the_first_frames_loss_also_after_a
         assert int(row["steps"]) < 60 and loss <= found[0] * (1 + 1e-6)
 
 
+def test_a_first_frame_stopped_after_its_last_step_keeps_its_losses_and_the_target(
+        tmp_path, tiny_vgg, tiny_layers, clip_folder, pictures):
+    """Stopped at the first frame's last step, before the frame was written: the rerun
+    resumes it at its end (no step left to record) and still writes its losses and sets the
+    later frames' target from them, as the straight run does."""
+    def stop(line):
+        if line.startswith("frame=1/3 step=8/8"):
+            raise KeyboardInterrupt
+
+    found = {}
+    for name, say in (("straight", None), ("split", stop)):
+        config = video_config(tmp_path / name, tiny_vgg, clip_folder, optimizer="lbfgs",
+                              iterations=8, frame_iterations=30, frame_target=1.0)
+        code, lines = run_clip(config, tiny_layers, pictures[1], say=say)
+        if say:
+            assert code == 130 and not list((tmp_path / name / "out" / "frames").iterdir())
+            code, lines = run_clip(config, tiny_layers, pictures[1])
+            assert "frame 1: resuming at step 8 (checkpoint)" in lines
+        assert code == 0
+        with open(tmp_path / name / "out" / "frames.csv") as handle:
+            rows = list(csv.DictReader(handle))
+        target = [re.search(r"stops at content\+style (\S+)", line) for line in lines
+                  if line.startswith("frame 2 (2/3)")]
+        found[name] = ({k: float(rows[0][k]) for k in ("total", "content", "style")},
+                       int(rows[0]["evaluations"]), float(target[0].group(1)))
+    (losses, evaluations, target), (split_losses, split_evaluations, split_target) = \
+        found["straight"], found["split"]
+    assert split_losses == pytest.approx(losses, rel=1e-5)
+    assert split_evaluations == evaluations and split_target == pytest.approx(target, rel=1e-5)
+
+
 def write_video(path: Path, count: int, size=(HEIGHT, WIDTH)) -> None:
     frames_ = [np.full((*size, 3), 10 * k, np.uint8) for k in range(count)]
     clips.write_mp4(str(path), frames_, 12.0)
