@@ -3,7 +3,7 @@ the same style and content, and how much sooner does its warm start get there?
 
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/video_quality.py [--vgg /tmp/vgg16_hed.mat]
         [--frames 24] [--size 250x333] [--iterations 50] [--temporal-weight 10 ...]
-        [--frame-target 0 ...] [--static]
+        [--freed-style-weight 1 ...] [--frame-target 0 ...] [--static]
         [--json benchmarks/video_quality.json] [--pictures docs/images/video_frames.jpg]
         [--plot docs/images/video_warping_error.png]
 
@@ -13,9 +13,10 @@ the library's ``ClipRun`` with a ``Progress`` record at every step, L-BFGS for
 ``--iterations`` on every frame, ``--init noise --seed 0``:
 
 * **independent**: ``--frame-init init``, every frame from the same noise, no temporal term;
-* **consistent** (one per ``--temporal-weight`` and ``--frame-target``): each later frame from
-  the previous result warped by the estimated flow, with the temporal term; with a target, it
-  stops once its content+style loss is at most that many times the first frame's.
+* **consistent** (one per ``--temporal-weight``, ``--freed-style-weight`` and
+  ``--frame-target``): each later frame from the previous result warped by the estimated flow,
+  with the temporal term and the freed pixels' style term; with a target, it stops once its
+  content+style loss is at most that many times the first frame's.
 
 Per frame it records the wall time and the flow's share of it, the final losses, the
 content+style part of the loss (both weighted, as in the total) at every step, and the
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -68,6 +70,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--temporal-weight", type=float, nargs="+",
                         default=[StyleConfig.temporal_weight])
+    parser.add_argument("--freed-style-weight", type=float, nargs="+",
+                        default=[StyleConfig.freed_style_weight])
     parser.add_argument("--frame-target", type=float, nargs="+",
                         default=[StyleConfig.frame_target])
     parser.add_argument("--static", action="store_true", help="a clip that holds still")
@@ -212,11 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                            iterations=args.iterations, init="noise", seed=0,
                            checkpoint_every=10 ** 6)
         variants = {"independent": dataclasses.replace(base, frame_init="init")}
-        for weight in args.temporal_weight:
-            for target in args.frame_target:
-                name = f"consistent w={weight:g}" + (f" target={target:g}" if target else "")
-                variants[name] = dataclasses.replace(base, temporal_weight=weight,
-                                                     frame_target=target)
+        for weight, freed, target in itertools.product(
+                args.temporal_weight, args.freed_style_weight, args.frame_target):
+            name = f"consistent w={weight:g}" + (
+                f" freed={freed:g}" if freed != StyleConfig.freed_style_weight else "") + (
+                f" target={target:g}" if target else "")
+            variants[name] = dataclasses.replace(base, temporal_weight=weight,
+                                                 freed_style_weight=freed, frame_target=target)
         for name, config in variants.items():
             print(f"{name}:", flush=True)
             out = os.path.join(scratch, name.replace(" ", "_"))

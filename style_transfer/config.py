@@ -159,6 +159,11 @@ class StyleConfig:
     temporal_weight: float = option(
         2.0, "video: weight of the temporal loss, the mean squared difference from the previous "
              "result warped by the optical flow, where the flow is consistent")
+    freed_style_weight: float = option(
+        1.0, "video: weight, as a share of --style-weight, of a second style loss taken on the "
+             "pixels the consistency mask frees alone (new picture at an edge, background a "
+             "moving object uncovers): the whole frame's style loss hardly pulls on them once "
+             "the carried pixels match the style; 0: off")
     frame_iterations: int = option(
         0, "video: optimisation steps for each frame after the first (L-BFGS: iterations); "
            "0: as --iterations")
@@ -185,7 +190,7 @@ class StyleConfig:
                                  f"got {getattr(self, name)}")
         for name in ("content_weight", "style_weight", "tv_weight", "tolerance",
                      "coarse_tolerance", "coarse_evaluations", "temporal_weight",
-                     "frame_iterations", "frame_target", "last_frame", "fps"):
+                     "freed_style_weight", "frame_iterations", "frame_target", "last_frame", "fps"):
             if not getattr(self, name) >= 0:
                 raise UsageError(f"--{name.replace('_', '-')} must not be negative, "
                                  f"got {getattr(self, name)}")
@@ -312,7 +317,8 @@ class StyleConfig:
                 "coarse_style", "max_memory", "video", "last_frame", "fps",
                 "frame_iterations", "frame_target"}
         if not self.video:
-            skip.update({"first_frame", "temporal_weight", "frame_init"})
+            skip.update({"first_frame", "temporal_weight", "freed_style_weight",
+                         "frame_init"})
         if self.init not in INITS:
             skip.add("init")
         return {f.name: _plain(getattr(self, f.name))
@@ -321,10 +327,14 @@ class StyleConfig:
 
 def complete_settings(saved: dict) -> dict:
     """Run settings saved before ``coarse_tolerance``, ``coarse_evaluations`` and
-    ``tolerance_steps`` existed, with the values that give what those runs did (``tolerance``
-    then stopped every level, step to step), so that such a run still resumes."""
-    return {"coarse_tolerance": saved.get("tolerance", 0.0), "coarse_evaluations": 0,
-            "tolerance_steps": 1, **saved}
+    ``tolerance_steps`` existed, or a video's before ``freed_style_weight``, with the values
+    that give what those runs did (``tolerance`` then stopped every level, step to step; no
+    freed pixels' style), so that such a run still resumes with them."""
+    earlier = {"coarse_tolerance": saved.get("tolerance", 0.0), "coarse_evaluations": 0,
+               "tolerance_steps": 1}
+    if "temporal_weight" in saved:
+        earlier["freed_style_weight"] = 0.0
+    return {**earlier, **saved}
 
 
 def _plain(value):

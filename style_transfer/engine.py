@@ -44,8 +44,9 @@ returns. Checkpoints are the same either way, so a run can resume with another b
 A video engine (``config.video``) gives its full-size level a temporal term
 (:class:`~style_transfer.evaluator.TemporalTerm`): a frame after the first passes the
 previous result warped to it, with the flow's consistency mask, to :meth:`Engine.run`, which
-then optimises the full size only, from that start (:mod:`~style_transfer.video`); a first
-frame loads an empty mask, and the term adds nothing.
+then optimises the full size only, from that start (:mod:`~style_transfer.video`), with a
+second style term on the pixels the mask frees (:class:`~style_transfer.evaluator.FreedStyleTerm`,
+unless ``freed_style_weight`` is 0); a first frame loads empty masks, and both add nothing.
 
 The config's colour and spatial controls (:mod:`~style_transfer.controls`) change what the
 levels hold, not the loop: under luminance control the Variable is one channel (``Pixels``),
@@ -69,7 +70,8 @@ import tensorflow as tf
 from . import colour, controls, files, images, lbfgs, losses, masks, memory, runtime, tiled, vgg
 from .config import StyleConfig
 from .errors import OutputError, UsageError
-from .evaluator import ContentTerm, Evaluator, GuidedStyleTerm, StyleTerm, TemporalTerm, TVTerm
+from .evaluator import (ContentTerm, Evaluator, FreedStyleTerm, GuidedStyleTerm, StyleTerm,
+                        TemporalTerm, TVTerm)
 from .matconvnet import Layer
 from .summaries import SummaryWriter
 
@@ -251,7 +253,7 @@ class _Level:
         self.shape = (1, config.height, config.width, pixels.channels)
         if temporal and tile:
             raise ValueError("a level with a temporal term is evaluated in one pass, not tiled")
-        self.temporal = None
+        self.temporal = self.freed = None
         scope = f"level{index}"
         with tf.compat.v1.variable_scope(scope):
             self.image = tf.compat.v1.get_variable(
@@ -290,7 +292,7 @@ class _Level:
     def _untiled(self, network: vgg.VGG, config: StyleConfig, pixels: Pixels,
                  temporal: bool) -> None:
         """The evaluator of the whole image in one pass, with its targets as graph Variables;
-        with ``temporal``, a video's temporal term too."""
+        with ``temporal``, a video's temporal term too, and its freed pixels' style term."""
         sizes = vgg.shapes(network.layers, config.height, config.width)
         self.content = ContentTerm(config.content_layer, sizes[config.content_layer],
                                    config.content_weight)
@@ -309,6 +311,11 @@ class _Level:
         if temporal:
             self.temporal = TemporalTerm(self.shape, config.temporal_weight)
             terms.append(self.temporal)
+            if config.freed_style_weight > 0:
+                self.freed = FreedStyleTerm(
+                    config.style_layers, [sizes[name] for name in config.style_layers],
+                    config.style_layer_weights, config.freed_style_weight * config.style_weight)
+                terms.append(self.freed)
         self.evaluator = Evaluator(network, self.image, terms, pixels.to_network)
 
     def load(self, session: tf.compat.v1.Session, content_features: np.ndarray,
@@ -568,10 +575,16 @@ class StyleRun:
                        [layer[name] for name in config.style_layers])
         else:
             level.load(self.session, features, self.engine.style_grams(styles, index))
-        if level.temporal is not None:  # a first frame's empty mask makes the term zero
-            warped, mask = self.temporal if self.temporal is not None else (
-                fitted, np.zeros((config.height, config.width), np.float32))
+        if level.temporal is not None:
+            if self.temporal is not None:
+                warped, mask = self.temporal
+                freed = 1 - mask
+            else:  # a first frame: empty masks make both terms zero
+                warped, mask = fitted, np.zeros((config.height, config.width), np.float32)
+                freed = mask
             level.temporal.load(self.session, [self.engine.pixels.from_picture(warped)], mask)
+            if level.freed is not None:
+                self._load_freed(level, freed, self.engine.style_grams(styles, index))
         self.session.run(level.reset)
         self._level = level
         self._chroma = images.fit(prepared.original, config.height, config.width) \
@@ -590,6 +603,18 @@ class StyleRun:
         self.session.run(level.accept, dict(zip(
             level.accepted, ([self.engine.pixels.from_picture(start)], 0, 0))))
         return None
+
+    def _load_freed(self, level: _Level, freed: np.ndarray, grams: Sequence) -> None:
+        """The freed pixels' weights [h, w] at each style layer, and the styles' blended
+        per-pixel Gram matrices (``losses.guided_style_loss``'s target) into ``level.freed``."""
+        config = level.config
+        layer = masks.layer_masks(freed[:, :, None], self.engine._layers, config.height,
+                                  config.width, config.pooling, config.style_layers)
+        sizes = vgg.shapes(self.engine._layers, config.height, config.width)
+        targets = [sum(share * found[k] for share, found in zip(config.blend_weights(), grams))
+                   / np.float32(np.prod(sizes[name][:2]))
+                   for k, name in enumerate(config.style_layers)]
+        level.freed.load(self.session, [layer[name] for name in config.style_layers], [targets])
 
     def _restore(self, level: _Level, folder) -> int | None:
         latest = runtime.latest_checkpoint(folder.checkpoints)

@@ -120,6 +120,20 @@ class GuidedStyleTerm:
         session.run(ops, feed)
 
 
+class FreedStyleTerm(GuidedStyleTerm):
+    """Video: the style loss of the pixels a frame's consistency mask frees (weight 1 - c),
+    as one region against the style's per-pixel Gram matrix. The whole frame's style loss
+    hardly pulls on them: its Gram matrix is matched already by the carried pixels around
+    them. Loaded per frame; a frame with nothing freed (or a first frame) loads an empty
+    region, and the term is zero."""
+
+    name = "freed_style"
+
+    def __init__(self, layers: Sequence[str], sizes: Sequence[Sequence[int]],
+                 layer_weights: Sequence[float], weight: float):
+        super().__init__(layers, sizes, layer_weights, [True], weight)
+
+
 class TVTerm:
     """Total variation of the image itself: smoothness, no network involved."""
 

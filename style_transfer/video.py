@@ -5,14 +5,16 @@ records.
 For each frame after the first, :class:`ClipRun` estimates the optical flow between this
 frame's content and the previous one's (:mod:`~style_transfer.flow`, both ways) and its
 consistency mask. Under ``frame_init="warped"`` the previous result, warped to this frame
-(``flow.carry``, a Lanczos warp that keeps the texture sharp),
-is both the start of the optimisation and the target of the evaluator's temporal term,
-weighted by the mask (disoccluded pixels and motion boundaries count for nothing), and the
-frame runs at the full size only, for ``frame_iterations``; with ``frame_target`` R > 0 it
-stops as soon as its content+style loss is at most R times the first frame's final one (the
-look of the first frame, kept instead of optimised further frame after frame). The first
-frame, and every frame under ``frame_init="init"`` (frames stylised independently), start
-from ``init`` through all the config's levels, with no temporal term.
+(``flow.carry``, a Lanczos warp that keeps the texture sharp), is the target of the evaluator's
+temporal term, weighted by the mask (disoccluded pixels and motion boundaries count for
+nothing), and the start of the optimisation where the mask holds it; the pixels the mask frees
+start from the frame's content (``warm_start``) and get a style loss of their own
+(``freed_style_weight``; at 0, they start from the carried picture too). The frame runs at the
+full size only, for ``frame_iterations``; with ``frame_target`` R > 0 it stops as soon as its
+content+style loss is at most R times the first frame's final one (the look of the first frame,
+kept instead of optimised further frame after frame). The first frame, and every frame under
+``frame_init="init"`` (frames stylised independently), start from ``init`` through all the
+config's levels, with no temporal term.
 
 :meth:`ClipRun.records` yields :class:`FrameStart`, the engine's ``LevelStart``, ``Progress``
 and ``LevelEnd`` records for the frame, then :class:`FrameEnd` with the result as the written
@@ -87,6 +89,15 @@ def frame_folders(output_dir: str, number: int, levels: Sequence[StyleConfig]
     return found
 
 
+def warm_start(carried: np.ndarray, mask: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """A later frame's start: the ``carried`` previous result where the consistency ``mask``
+    holds it, this frame's ``content`` where it frees the pixels (both float RGB [H, W, 3]).
+    The carried picture there is a smear (the repeated border where new picture enters, the
+    moving object behind itself) that no loss would redraw as what the frame shows."""
+    weight = mask[:, :, None]
+    return (weight * carried + (1 - weight) * content).astype(np.float32)
+
+
 class ClipRun:
     """The frames of ``clip`` through ``style_engine`` (built for ``config``, a video config);
     see :meth:`records`. ``init_file``: the picture of an ``init`` path."""
@@ -146,8 +157,12 @@ class ClipRun:
             del forward
             if config.frame_init == "warped":
                 temporal = (flow.carry(previous.astype(np.float32), backward), mask)
-        init = temporal[0] if temporal is not None else \
-            job.start_picture(config.init, content, self.styles, self.init_file)
+        if temporal is None:
+            init = job.start_picture(config.init, content, self.styles, self.init_file)
+        elif config.freed_style_weight > 0:
+            init = warm_start(*temporal, content)
+        else:  # without the freed pixels' style, the content there would stay unstylised
+            init = temporal[0]
         flow_seconds = time.perf_counter() - began if before is not None else 0.0
         levels = config.levels()
         folders = frame_folders(config.output_dir, number, levels)

@@ -32,7 +32,7 @@ from .errors import OutputError
 from .rundir import FRAME_HISTORY, FRAMES, VIDEO, RunDir
 
 COLUMNS = ("frame", "seconds", "flow_seconds", "steps", "evaluations", "total", "content",
-           "style", "tv", "temporal", "warping_error", "consistent")
+           "style", "tv", "temporal", "freed_style", "warping_error", "consistent")
 COUNTS = ("frame", "steps", "evaluations")  # the columns that hold whole numbers
 
 

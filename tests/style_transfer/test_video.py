@@ -20,7 +20,7 @@ pytest.importorskip("cv2")
 pytest.importorskip("imageio_ffmpeg")
 
 from tf1cnn.style_transfer import (  # noqa: E402
-    cli, clips, engine, images, job, memory, sample_clip, samples, vgg, video_job)
+    cli, clips, engine, flow, images, job, memory, sample_clip, samples, vgg, video, video_job)
 from tf1cnn.style_transfer.config import StyleConfig  # noqa: E402
 from tf1cnn.style_transfer.rundir import RunDir  # noqa: E402
 
@@ -67,6 +67,10 @@ def run_clip(config: StyleConfig, tiny_layers, style, say=None) -> tuple[int, li
     return code, lines
 
 
+def progress(records) -> list[engine.Progress]:
+    return [r for r in records if isinstance(r, engine.Progress)]
+
+
 def frames(out: Path) -> list[np.ndarray]:
     return [images.read_rgb(p) for p in sorted((out / "frames").glob("frame_*.png"))]
 
@@ -111,6 +115,72 @@ def test_a_later_frame_runs_the_full_size_from_its_start_towards_the_warped_targ
     held = np.abs(result - target)[:, :16].mean()
     free = np.abs(result - target)[:, 16:].mean()
     assert held < 0.5 < free  # a weight of 1e4 keeps the masked pixels on their target
+
+
+def test_a_warm_start_is_the_carried_result_where_held_and_the_content_where_freed():
+    carried = np.full((2, 3, 3), 200.0, np.float32)
+    content = np.full((2, 3, 3), 50.0, np.float32)
+    mask = np.array([[1, 0, 0.5], [1, 1, 0]], np.float32)
+    start = video.warm_start(carried, mask, content)
+    assert start.dtype == np.float32 and start.shape == (2, 3, 3)
+    np.testing.assert_array_equal(start[..., 1], [[200, 50, 125], [200, 200, 50]])
+
+
+@pytest.mark.parametrize("freed", [1.0, 0.0])
+def test_a_later_frame_starts_from_its_content_where_the_mask_frees_it(
+        tmp_path, tiny_vgg, tiny_layers, clip_folder, pictures, freed):
+    """With the freed pixels' style term; without it, from the carried result everywhere."""
+    config = video_config(tmp_path, tiny_vgg, clip_folder, optimizer="lbfgs", iterations=2,
+                          frame_iterations=2, freed_style_weight=freed)
+    clip = clips.open_clip(config.video)
+    with engine.Engine(tiny_layers, config) as style_engine:
+        runner = video.ClipRun(style_engine, config, clip, [pictures[1]])
+        written, start = [], None
+        for record in runner.records(clip.first, None, False):
+            if isinstance(record, video.FrameEnd):
+                written.append(record.image)
+            elif isinstance(record, engine.LevelStart) and len(written) == 1:
+                start = runner._run.current_image()
+            if len(written) == 2:
+                break
+    before, after = [images.fit(picture, HEIGHT, WIDTH)
+                     for _, picture in list(clip.frames(clip.first))[:2]]
+    backward, forward = flow.pair(before, after)
+    mask = flow.consistency(backward, forward)
+    carried = flow.carry(written[0].astype(np.float32), backward)
+    assert 0 < (mask == 0).sum() < mask.size / 4  # the pan frees an edge
+    expected = video.warm_start(carried, mask, after) if freed else carried
+    np.testing.assert_allclose(start, expected, atol=0.01)
+
+
+def test_the_freed_style_is_the_style_loss_of_the_pixels_the_mask_frees(tmp_path, tiny_layers,
+                                                                         pictures):
+    """With every pixel freed it is the whole frame's style loss (its per-pixel target and
+    normalisation), with none freed or on a first frame it is zero, and the total weighs it by
+    freed_style_weight x style_weight; at weight 0 there is no such term."""
+    content, style = pictures
+    config = StyleConfig(height=24, width=32, iterations=1, seed=3, video="clip",
+                         freed_style_weight=0.5, tv_weight=0.0)
+    warped = np.clip(content + 20, 0, 255)
+
+    def start(config, mask):
+        with engine.Engine(tiny_layers, config) as style_engine:
+            temporal = None if mask is None else (warped, mask)
+            run = style_engine.run(content, [style], [RunDir(str(tmp_path / "f"))], warped,
+                                   temporal=temporal)
+            return progress(run.records(lambda step, n: True))[0].losses
+    everything = start(config, np.zeros((24, 32), np.float32))
+    assert everything["freed_style"] == pytest.approx(everything["style"], rel=1e-4)
+    assert everything["total"] == pytest.approx(
+        config.content_weight * everything["content"] + config.style_weight * (
+            everything["style"] + 0.5 * everything["freed_style"]), rel=1e-5)
+    assert start(config, np.ones((24, 32), np.float32))["freed_style"] == 0
+    half = np.ones((24, 32), np.float32)
+    half[:, 16:] = 0
+    assert 0 < start(config, half)["freed_style"] != pytest.approx(everything["style"])
+    assert start(config, None)["freed_style"] == 0  # a first frame
+    assert "freed_style" not in start(dataclasses.replace(config, freed_style_weight=0.0),
+                                      half)
 
 
 def test_a_clip_writes_frames_metrics_and_an_mp4_and_a_rerun_does_nothing(
