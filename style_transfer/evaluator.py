@@ -122,7 +122,8 @@ class GuidedStyleTerm:
 
 class FreedStyleTerm(GuidedStyleTerm):
     """Video: the style loss of the pixels a frame's consistency mask frees (weight 1 - c),
-    as one region against the style's per-pixel Gram matrix. The whole frame's style loss
+    as one region against the style's per-pixel Gram matrix (several styles: their blend, by
+    the blend weights). The whole frame's style loss
     hardly pulls on them: its Gram matrix is matched already by the carried pixels around
     them. Loaded per frame; a frame with nothing freed (or a first frame) loads an empty
     region, and the term is zero."""

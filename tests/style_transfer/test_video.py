@@ -298,6 +298,22 @@ def test_a_changed_setting_archives_the_clip_and_an_extended_range_continues(
     assert len(list((archived / "frames").iterdir())) == 3
 
 
+def test_a_clip_saved_before_the_freed_style_existed_resumes_without_it(tmp_path, tiny_vgg,
+                                                                         clip_folder, capsys):
+    args = cli_args(tmp_path, tiny_vgg, clip_folder, "--freed-style-weight", "0")
+    assert cli.main([*args, "--last-frame", "2"]) == 0
+    saved_file = tmp_path / "out" / "config.json"
+    saved = json.loads(saved_file.read_text())
+    del saved["settings"]["freed_style_weight"]  # as the version before it wrote it
+    saved_file.write_text(json.dumps(saved))
+    capsys.readouterr()
+    assert cli.main(args) == 0
+    assert "resuming at frame 3 (2 of 3 written; settings match the saved run)" in \
+        capsys.readouterr().out
+    assert cli.main(cli_args(tmp_path, tiny_vgg, clip_folder)) == 0
+    assert "settings changed: freed_style_weight 0.0 -> 1.0" in capsys.readouterr().out
+
+
 def test_a_frame_target_stops_later_frames_at_the_first_frames_loss_also_after_a_resume(
         tmp_path, tiny_vgg, clip_folder, capsys):
     args = cli_args(tmp_path, tiny_vgg, clip_folder, "--optimizer", "lbfgs", "--iterations",
