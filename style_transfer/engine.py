@@ -207,7 +207,7 @@ def converged(history: Sequence[float], tolerance: float, steps: int) -> str:
 
 def content_style(values: dict[str, float], config: StyleConfig) -> float:
     """The content and style part of the total loss, each weighted as in the total: what a
-    picture's quality is judged by, without the video's temporal term."""
+    picture's quality is judged by, without a video's temporal and freed pixels' terms."""
     return config.content_weight * values["content"] + config.style_weight * values["style"]
 
 
@@ -574,7 +574,8 @@ class StyleRun:
             level.load(self.session, features, self.engine.region_grams(prepared, styles, index),
                        [layer[name] for name in config.style_layers])
         else:
-            level.load(self.session, features, self.engine.style_grams(styles, index))
+            grams = self.engine.style_grams(styles, index)
+            level.load(self.session, features, grams)
         if level.temporal is not None:
             if self.temporal is not None:
                 warped, mask = self.temporal
@@ -584,7 +585,7 @@ class StyleRun:
                 freed = mask
             level.temporal.load(self.session, [self.engine.pixels.from_picture(warped)], mask)
             if level.freed is not None:
-                self._load_freed(level, freed, self.engine.style_grams(styles, index))
+                self._load_freed(level, freed, grams)  # a video has no content mask
         self.session.run(level.reset)
         self._level = level
         self._chroma = images.fit(prepared.original, config.height, config.width) \
