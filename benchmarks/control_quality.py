@@ -68,8 +68,8 @@ def second_style(height: int = 384, width: int = 512, seed: int = 2) -> np.ndarr
 
 def evaluate(layers, config, content, styles, picture, **pictures) -> dict:
     """The losses of ``picture`` (float RGB of the config's size) under ``config``."""
-    from tf1cnn.style_transfer import engine
-    from tf1cnn.style_transfer.rundir import RunDir
+    from tf1cnn.style_transfer.optimise import engine
+    from tf1cnn.style_transfer.shell.rundir import RunDir
 
     with tempfile.TemporaryDirectory() as folder, engine.Engine(layers, config) as measure:
         records = measure.run(content, styles, [RunDir(folder)], picture, **pictures).records()
@@ -83,8 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     import imageio.v3 as iio
 
-    from tf1cnn.style_transfer import colour, images, metrics, report, weights
+    from tf1cnn.common import images
     from tf1cnn.style_transfer.config import StyleConfig
+    from tf1cnn.style_transfer.control import colour
+    from tf1cnn.style_transfer.network import weights
+    from tf1cnn.style_transfer.shell import metrics, report
 
     height, width = (int(v) for v in args.size.split("x"))
     work = pathlib.Path(tempfile.mkdtemp(prefix="control_quality_"))

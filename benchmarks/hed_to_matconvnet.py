@@ -45,7 +45,7 @@ def convert(weights_path, out_path) -> list:
     """Read the 13 convolutions from the HED .h5 file and write them as MatConvNet VGG16."""
     import h5py  # only this script needs it
 
-    from tf1cnn.style_transfer.matconvnet import Layer, write_layers
+    from tf1cnn.style_transfer.network.matconvnet import Layer, write_layers
 
     layers = []
     with h5py.File(weights_path, "r") as h5:

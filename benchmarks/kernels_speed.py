@@ -69,8 +69,8 @@ def measure(size: int, stride: int, repeats: int, scipy_repeats: int) -> dict[st
     import numpy as np
     import tensorflow as tf
 
+    from tf1cnn.common import runtime
     from tf1cnn.kernels import bank, convolve, reference
-    from tf1cnn.style_transfer import runtime
 
     rng = np.random.default_rng(0)
     image = rng.random((size, size, 3), dtype=np.float32)

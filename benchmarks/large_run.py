@@ -23,10 +23,9 @@ import subprocess
 import sys
 import time
 
+import machine
 import numpy as np
 from PIL import Image
-
-import machine
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 JSON = ROOT / "benchmarks" / "large_run.json"
@@ -43,7 +42,7 @@ def run(vgg: str, height: int, width: int, coarse: int, iterations: int, out: st
     child = subprocess.Popen(command)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
-    from tf1cnn.style_transfer.rundir import RunDir
+    from tf1cnn.style_transfer.shell.rundir import RunDir
 
     rows = [row for row in RunDir(out).history() if row["size"] == f"{height}x{width}"]
     full = [(b["seconds"] - a["seconds"]) / (b["step"] - a["step"])

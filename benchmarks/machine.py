@@ -83,7 +83,7 @@ def random_vgg19(cache: str = CACHE, head: bool = True, width_divisor: int = 1) 
         return path
     import numpy as np
 
-    from tf1cnn.style_transfer import matconvnet, vgg
+    from tf1cnn.style_transfer.network import matconvnet, vgg
 
     os.makedirs(cache, exist_ok=True)
     rng = np.random.default_rng(1)
@@ -102,7 +102,7 @@ def random_vgg19(cache: str = CACHE, head: bool = True, width_divisor: int = 1) 
 def warm_weights_cache(vgg: str) -> None:
     """Build the style tool's weights cache of ``vgg`` now, untimed, so that every measured
     run reads the cache, as a user's every run but the first does."""
-    subprocess.run([sys.executable, "-m", "tf1cnn.style_transfer.weights", vgg], check=True,
+    subprocess.run([sys.executable, "-m", "tf1cnn.style_transfer.network.weights", vgg], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -35,7 +35,8 @@ def main(argv=None) -> int:
     if not os.path.isfile(args.vgg):
         sys.exit(f"error: VGG file not found: {args.vgg} (make it with hed_to_matconvnet.py)")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from tf1cnn.style_transfer import cli, images, report
+    from tf1cnn.common import images
+    from tf1cnn.style_transfer.shell import cli, report
 
     started = time.perf_counter()
     status = cli.main(["--vgg", args.vgg, "--output-dir", args.run_dir, "--seed", "0"])

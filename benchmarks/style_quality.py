@@ -62,6 +62,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import machine
+
 from tf1cnn.style_transfer.config import FAST
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -118,9 +119,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     """One run of the engine: a time line of (seconds, size, step, loss, evaluations, content
     loss, style loss), a row per step."""
-    from tf1cnn.style_transfer import cli, engine, images, job, matconvnet, memory, vgg
+    from tf1cnn.common import images
     from tf1cnn.style_transfer.config import StyleConfig
-    from tf1cnn.style_transfer.rundir import RunDir
+    from tf1cnn.style_transfer.control import controls
+    from tf1cnn.style_transfer.network import matconvnet, vgg
+    from tf1cnn.style_transfer.objective import memory
+    from tf1cnn.style_transfer.optimise import engine
+    from tf1cnn.style_transfer.shell import cli
+    from tf1cnn.style_transfer.shell.rundir import RunDir
 
     height, width = (int(v) for v in args.size.split("x"))
     if args.worker == "largest":
@@ -145,7 +151,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, engine.Engine(layers, config) as style_engine:
         out = RunDir(tmp)
         folders = [out.level(c.height, c.width) for c in config.levels()[:-1]] + [out]
-        start = job.start_picture(config.init, content, [style], None)
+        start = controls.start_picture(config.init, content, [style], None)
         run = style_engine.run(content, [style], folders, start)
         with contextlib.closing(run.records(schedule=lambda step, iterations: True)) as records:
             for record in records:

@@ -64,7 +64,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def setup_tf() -> tuple[Any, dict[str, Any]]:
     """In a worker: the engine's session ConfigProto and a description of the settings."""
     import tensorflow as tf
-    from tf1cnn.style_transfer import runtime
+
+    from tf1cnn.common import runtime
     config = runtime.session_config()
     try:  # TF's own answer: off by default on CPUs without AVX-512, such as AMD EPYC
         from tensorflow.python.util import _pywrap_util_port
@@ -81,9 +82,11 @@ def style_worker(args: argparse.Namespace) -> dict[str, Any]:
     _, info = setup_tf()
     import numpy as np
 
-    from tf1cnn.style_transfer import engine, memory, vgg, weights
     from tf1cnn.style_transfer.config import StyleConfig
-    from tf1cnn.style_transfer.rundir import RunDir
+    from tf1cnn.style_transfer.network import vgg, weights
+    from tf1cnn.style_transfer.objective import memory
+    from tf1cnn.style_transfer.optimise import engine
+    from tf1cnn.style_transfer.shell.rundir import RunDir
 
     height, width = (int(v) for v in args.size.split("x"))
     config = StyleConfig(height=height, width=width, seed=0)

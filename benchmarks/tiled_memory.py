@@ -31,9 +31,8 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
-import numpy as np
-
 import machine
+import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 JSON = ROOT / "benchmarks" / "tiled_memory.json"
@@ -42,14 +41,16 @@ FIGURE = ROOT / "docs" / "images" / "tiled_memory.png"
 
 def worker(height: int, width: int, steps: int, budget: str, vgg: str) -> dict:
     """One command-line run in this process; its measurements as a dict."""
-    from tf1cnn.style_transfer import cli, memory, tiles, weights
-    from tf1cnn.style_transfer.config import StyleConfig
-    from tf1cnn.style_transfer.rundir import RunDir
+    from tf1cnn.style_transfer.config import StyleConfig, parse_size
+    from tf1cnn.style_transfer.network import weights
+    from tf1cnn.style_transfer.objective import memory, tiles
+    from tf1cnn.style_transfer.shell import cli
+    from tf1cnn.style_transfer.shell.rundir import RunDir
 
     config = StyleConfig(height=height, width=width)
     layers = weights.load(vgg, (config.content_layer, *config.style_layers)).layers
     # The plan the run is about to make (the default budget reads the memory free now).
-    plan = memory.plan(layers, [config], memory.parse_size(budget) if budget else None)[0]
+    plan = memory.plan(layers, [config], parse_size(budget) if budget else None)[0]
     estimate = memory.runtime_bytes(layers) + (
         memory.memory_estimate(layers, height, width) - memory.runtime_bytes(layers)
         if plan is None else memory.level_bytes(layers, config, plan))
@@ -146,9 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(worker(int(height), int(width), args.steps,
                                 "" if budget == "-" else budget, vgg)))
         return 0
-    from tf1cnn.style_transfer import memory
+    from tf1cnn.style_transfer.config import parse_size
 
-    budget_bytes = memory.parse_size(args.budget)
+    budget_bytes = parse_size(args.budget)
     if args.from_json:
         results = json.loads(pathlib.Path(args.from_json).read_text())["runs"]
     else:

@@ -49,13 +49,17 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
+import machine
 import numpy as np
 
-import machine
-
-from tf1cnn.style_transfer import engine, flow, images, sample_clip, samples, video, weights
-from tf1cnn.style_transfer.clips import open_clip
+from tf1cnn.common import images, samples
 from tf1cnn.style_transfer.config import StyleConfig
+from tf1cnn.style_transfer.network import weights
+from tf1cnn.style_transfer.optimise import engine
+from tf1cnn.style_transfer.tools import sample_clip
+from tf1cnn.style_transfer.video import flow
+from tf1cnn.style_transfer.video import frames as video
+from tf1cnn.style_transfer.video.clips import open_clip
 
 WARM_SHARE = 1 / 3  # a warm start reaches the independent loss in this share of the steps
 STABILITY = 1 / 3  # the consistent run's warping error, at most this share of the other's

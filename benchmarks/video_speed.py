@@ -22,11 +22,11 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
+import machine
 import numpy as np
 
-import machine
-
-from tf1cnn.style_transfer import images, sample_clip, samples
+from tf1cnn.common import images, samples
+from tf1cnn.style_transfer.tools import sample_clip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,7 +46,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def worker(kind: str, path: str) -> None:
     """In a fresh process: time the imports, then one read; print one JSON line."""
     start = time.perf_counter()
-    from tf1cnn.style_transfer import matconvnet, weights
+    from tf1cnn.style_transfer.network import matconvnet, weights
     imported = time.perf_counter()
     if kind == "mat":
         layers = matconvnet.read_layers(path)

@@ -22,9 +22,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tf1cnn.style_transfer import exits, files, options
-from tf1cnn.style_transfer.errors import UsageError
-from tf1cnn.style_transfer.options import DefaultsFormatter, UsageParser
+from tf1cnn.common import exits, files, options
+from tf1cnn.common.errors import UsageError
+from tf1cnn.common.options import DefaultsFormatter, UsageParser
 
 from . import cluster as clusters
 from . import rundir, signals
@@ -172,7 +172,7 @@ def run_eval(checkpoint_dir: str, output: str | None, show: bool) -> int:
         files.check_output_file(output)
     from matplotlib.figure import Figure
 
-    from tf1cnn.style_transfer.report import save_figure
+    from tf1cnn.common.figures import save_figure
 
     from . import evaluate
 

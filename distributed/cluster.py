@@ -13,7 +13,7 @@ import ipaddress
 import json
 import socket
 
-from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.common.errors import UsageError
 
 JOBS = ("ps", "worker")
 LOOPBACK = "127.0.0.1"

@@ -4,14 +4,14 @@ The tutorial trained 1 → 10 ReLU → 1 on 100 points of y = x² + N(0, 0.1²) 
 at learning rate 0.001, on 1 ps and 3 workers, until global step 100000, logging every 500
 steps and checkpointing into ./tmp. ``TrainConfig`` is frozen: derive variants with
 ``dataclasses.replace``. ``check`` rejects impossible values with one line, before any work.
-Each field's metadata holds its command-line help (see ``style_transfer.options``).
+Each field's metadata holds its command-line help (see ``common.options``).
 """
 from __future__ import annotations
 
 import dataclasses
 
-from tf1cnn.style_transfer.errors import UsageError
-from tf1cnn.style_transfer.options import option
+from tf1cnn.common.errors import UsageError
+from tf1cnn.common.options import option
 
 
 @dataclasses.dataclass(frozen=True)

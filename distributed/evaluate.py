@@ -11,8 +11,8 @@ import dataclasses
 
 import numpy as np
 
-from tf1cnn.style_transfer import runtime
-from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.common import runtime
+from tf1cnn.common.errors import UsageError
 
 from .data import make_data
 from .rundir import read_settings

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tf1cnn.style_transfer import files
-from tf1cnn.style_transfer.errors import UsageError
-from tf1cnn.style_transfer.options import changes
+from tf1cnn.common import files
+from tf1cnn.common.errors import UsageError
+from tf1cnn.common.options import changes
 
 SETTINGS = "run.json"
 

@@ -26,7 +26,7 @@ import os
 import signal
 import threading
 
-from tf1cnn.style_transfer import exits
+from tf1cnn.common import exits
 
 CODES = {"SIGINT": exits.INTERRUPTED, "SIGTERM": exits.TERMINATED}
 

@@ -31,7 +31,7 @@ import typing
 
 import tensorflow as tf
 
-from tf1cnn.style_transfer import exits
+from tf1cnn.common import exits
 
 from . import model
 from .cluster import Task, device_filters

@@ -13,8 +13,7 @@ import os
 import threading
 import time
 
-from tf1cnn.style_transfer import exits
-
+from tf1cnn.common import exits
 
 
 class Watchdog:

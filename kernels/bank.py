@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.common.errors import UsageError
 
 NAMES = ("blur", "sharpen", "edge", "top_sobel", "emboss")
 

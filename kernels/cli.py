@@ -17,8 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from tf1cnn.style_transfer import files, options, report, runtime
-from tf1cnn.style_transfer.samples import SAMPLE_PHOTO, sample
+from tf1cnn.common import figures, files, options, runtime
+from tf1cnn.common.samples import SAMPLE_PHOTO, sample
 
 from . import figure
 from .bank import NAMES  # noqa: F401  (the kernel names, for callers of the CLI)
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def read_image(path: str) -> np.ndarray:
     """The image at ``path`` as float32 RGB [height, width, 3] in [0, 1): 8-bit pixels / 256."""
-    from tf1cnn.style_transfer.images import read_rgb
+    from tf1cnn.common.images import read_rgb
 
     return read_rgb(path, "input") / np.float32(256.0)
 
@@ -64,7 +64,7 @@ def run(config: DemoConfig) -> int:
         figure.draw(pyplot.figure(), tiles)
         pyplot.show()
         return 0
-    report.save_figure(figure.draw(figure.new_figure(), tiles), config.output, config.dpi,
+    figures.save_figure(figure.draw(figure.new_figure(), tiles), config.output, config.dpi,
                        {"Software": "tf1cnn-kernels",
                         "Description": json.dumps(dataclasses.asdict(config))})
     print(f"saved: {config.output}", flush=True)

@@ -5,7 +5,7 @@ defaults. What it got wrong is fixed by default and kept behind ``seed_kernels``
 demo uses the tutorial's exact filters (unnormalised grey blur, RGB filters that mix channels)
 and its edge clip at 255. ``DemoConfig`` is frozen: derive a variant with
 ``dataclasses.replace``. ``check`` rejects impossible values with one line, before any work.
-Each field's metadata holds its command-line help and parser (see ``style_transfer.options``).
+Each field's metadata holds its command-line help and parser (see ``common.options``).
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import argparse
 import dataclasses
 from typing import Optional
 
-from tf1cnn.style_transfer.errors import UsageError
-from tf1cnn.style_transfer.options import option
+from tf1cnn.common.errors import UsageError
+from tf1cnn.common.options import option
 
 from .bank import NAMES, check_name
 from .reference import PADDINGS

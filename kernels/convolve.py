@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from tf1cnn.style_transfer import runtime
+from tf1cnn.common import runtime
 
 from . import bank
 

@@ -18,8 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
-from tf1cnn.style_transfer import files, options, report, runtime
-from tf1cnn.style_transfer.samples import SAMPLE_PHOTO, sample
+from tf1cnn.common import figures, files, options, runtime
+from tf1cnn.common.samples import SAMPLE_PHOTO, sample
 
 from . import figure
 
@@ -81,7 +81,7 @@ def draw_comparison(image: str | None, output: str, dpi: int) -> int:
     files.check_output_file(output)
     photo = read_image(image or sample(SAMPLE_PHOTO))
     runtime.import_tensorflow()
-    report.save_figure(figure.draw(figure.new_figure(), comparison(photo)), output, dpi,
+    figures.save_figure(figure.draw(figure.new_figure(), comparison(photo)), output, dpi,
                        {"Software": "tf1cnn.kernels.faults"})
     print(f"saved: {output}")
     return 0

@@ -6,7 +6,7 @@ the tutorial's per-map stretch). So a blur with gain 9 shows as white, and negat
 (the dark side of an edge) as black. Each title gives the map's true value range.
 
 ``draw`` fills any matplotlib Figure: a bare ``matplotlib.figure.Figure`` renders headless
-through Agg for ``style_transfer.report.save_figure``; the CLI passes a pyplot figure for
+through Agg for ``common.figures.save_figure``; the CLI passes a pyplot figure for
 ``--show``. Nothing here imports TensorFlow.
 """
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
-
 
 PANEL_INCHES = 2.2  # width of one panel: 220 pixels at the default 100 dpi
 TITLE_INCHES = 0.35  # height of a two-line title

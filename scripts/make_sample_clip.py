@@ -2,7 +2,7 @@
 python scripts/make_sample_clip.py OUT_FOLDER [--frames 24] [--height 250] [--width 333] [--static]
 
 The frames pan and zoom across the bundled photograph with a sprite sliding the other way (see
-``tf1cnn.style_transfer.sample_clip``); truth.npz holds the backward flows, the visibility and
+``tf1cnn.style_transfer.tools.sample_clip``); truth.npz holds the backward flows, the visibility and
 the sprite masks.
 """
 from __future__ import annotations
@@ -11,7 +11,8 @@ import argparse
 import os
 import sys
 
-from tf1cnn.style_transfer import images, sample_clip, samples
+from tf1cnn.common import images, samples
+from tf1cnn.style_transfer.tools import sample_clip
 
 
 def positive(text: str) -> int:

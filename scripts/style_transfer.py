@@ -4,7 +4,7 @@ A thin wrapper around the ``tf1cnn-style`` console script; ``--help`` lists ever
 """
 import sys
 
-from tf1cnn.style_transfer.cli import main
+from tf1cnn.style_transfer.shell.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,9 +8,10 @@ used the same ones. Each field's metadata holds its command-line help (see ``opt
 from __future__ import annotations
 
 import dataclasses
+import re
 
-from .errors import UsageError
-from .options import option
+from tf1cnn.common.errors import UsageError
+from tf1cnn.common.options import option
 
 # The seed's "convX_Y" features were taken after the ReLU; MatConvNet names those reluX_Y.
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -22,6 +23,7 @@ COLOUR_MATCHES = ("cholesky", "eigen")
 FRAME_INITS = ("warped", "init")
 CHOICES = {"pooling": POOLING, "optimizer": OPTIMIZERS, "colour_control": COLOUR_CONTROLS,
            "colour_match": COLOUR_MATCHES, "frame_init": FRAME_INITS}
+UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}  # --max-memory's
 MIN_LEVEL_SIDE = 8  # the coarsest coarse-to-fine level; relu5_1 then still has a pixel
 # --fast: values chosen by measurement (benchmarks/style_quality.py --sweep; its JSON keeps the
 # candidates): the tutorial's quality in a fraction of its time, each level ending by itself.
@@ -220,7 +222,6 @@ class StyleConfig:
             raise UsageError(f"--last-frame {self.last_frame} comes before --first-frame "
                              f"{self.first_frame}")
         if self.max_memory:
-            from .memory import parse_size
             parse_size(self.max_memory)
         smallest = min(self.levels()[0].height, self.levels()[0].width)
         if smallest < MIN_LEVEL_SIDE:
@@ -339,3 +340,12 @@ def complete_settings(saved: dict) -> dict:
 
 def _plain(value):
     return list(value) if isinstance(value, tuple) else value
+
+
+def parse_size(text: str) -> int:
+    """Bytes for ``6G``, ``6GiB``, ``512M``, ``1.5g`` or a plain number (binary units)."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(?:([kmgt])(?:i?b)?|b)?\s*", text,
+                         re.IGNORECASE)
+    if not found:
+        raise UsageError(f"--max-memory wants a size such as 6G, 6GiB or 512M, got {text!r}")
+    return int(float(found.group(1)) * UNITS[(found.group(2) or "").lower()])

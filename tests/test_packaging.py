@@ -44,9 +44,25 @@ def test_our_packages_live_under_tf1cnn_and_claim_no_other_name(tmp_path):
     assert kernels == "None"
 
 
+PACKAGES = ("common", "style_transfer", "kernels", "distributed")
+# Inside style_transfer, a group imports only groups of a lower rank (config is the run's
+# definition, which every group reads); nothing in the package imports tools/.
+RANKS = {"config": 0, "network": 0, "objective": 1, "control": 1, "optimise": 2, "video": 3,
+         "shell": 4, "tools": 5}
+# What distributed/ may use of style_transfer/: the models it trains and their objective.
+TRAINABLE = ("tf1cnn.style_transfer.network", "tf1cnn.style_transfer.objective",
+             "tf1cnn.style_transfer.config")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return "tf1cnn." + ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def imported_modules(path: Path) -> set[str]:
     """Every module a file imports, relative imports resolved against its package."""
-    package = "tf1cnn." + path.parent.name
+    package = module_name(path) if path.name == "__init__.py" else \
+        module_name(path).rsplit(".", 1)[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -54,30 +70,67 @@ def imported_modules(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = package + ("." + base if base else "")
+                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1])
+                base += "." + node.module if node.module else ""
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
     return found
 
 
-# What kernels/ and distributed/ may use of style_transfer/: the owners of the shared plumbing.
-SHARED = {"errors", "exits", "options", "files", "runtime", "samples", "images", "report"}
+def modules() -> dict[str, set[str]]:
+    """Each of our modules, and the modules of ours it imports (packages stand for their
+    __init__)."""
+    files = [path for package in PACKAGES for path in (REPO / package).rglob("*.py")]
+    names = {module_name(path): path for path in files}
+    return {name: {found for found in imported_modules(path) if found in names and
+                   found != name} for name, path in names.items()}
 
 
-def test_imports_point_one_way_distributed_kernels_style_transfer():
-    """distributed -> kernels is forbidden, and both reach style_transfer only through SHARED;
-    style_transfer imports neither."""
-    for package in ("style_transfer", "kernels", "distributed"):
-        for path in (REPO / package).glob("*.py"):
-            for name in imported_modules(path):
-                where = f"{package}/{path.name} imports {name}"
-                if package == "style_transfer":
-                    assert not name.startswith(("tf1cnn.kernels", "tf1cnn.distributed")), where
-                    continue
-                if package == "distributed":
-                    assert not name.startswith("tf1cnn.kernels"), where
-                if name.startswith("tf1cnn.style_transfer."):
-                    assert name.split(".")[2] in SHARED, where
+def group(name: str) -> str:
+    """tf1cnn.style_transfer.GROUP[.module]'s group (a top-level module is its own)."""
+    return name.split(".")[2]
+
+
+def allowed(importer: str, imported: str) -> bool:
+    tool, target = importer.split(".")[1], imported.split(".")[1]
+    if target == tool == "style_transfer" and len(imported.split(".")) > 2:
+        if len(importer.split(".")) == 2:  # style_transfer/__init__.py imports nothing
+            return False
+        mine, theirs = group(importer), group(imported)
+        return mine == theirs or RANKS[theirs] < RANKS[mine]
+    if target in (tool, "common") or imported == "tf1cnn." + target:
+        return target == tool or target == "common" or tool != "common"
+    return tool == "distributed" and imported.startswith(TRAINABLE)
+
+
+def test_imports_point_one_way():
+    """common imports no tool; kernels and style_transfer import only common (and themselves);
+    distributed also the models and objective of style_transfer; nothing imports distributed;
+    inside style_transfer, no group imports one of a higher rank."""
+    graph = modules()
+    assert "tf1cnn.common.errors" in graph and "tf1cnn.style_transfer.optimise.engine" in graph
+    wrong = sorted(f"{importer} imports {imported}" for importer, found in graph.items()
+                   for imported in found if not allowed(importer, imported))
+    assert wrong == []
+
+
+def test_no_module_imports_itself_through_others():
+    graph, cycles = modules(), []
+
+    def visit(name: str, path: list[str]) -> None:
+        for found in sorted(graph[name]):
+            if found in path:
+                cycles.append(path[path.index(found):] + [found])
+            elif found not in seen:
+                seen.add(found)
+                visit(found, path + [found])
+
+    seen: set[str] = set()
+    for name in sorted(graph):
+        if name not in seen:
+            seen.add(name)
+            visit(name, [name])
+    assert cycles == []
 
 
 def test_each_command_reports_a_bad_option_in_one_line(tmp_path):

@@ -4,8 +4,8 @@ import socket
 
 import pytest
 
+from tf1cnn.common.errors import UsageError
 from tf1cnn.distributed import cluster
-from tf1cnn.style_transfer.errors import UsageError
 
 
 def test_parse_hosts_keeps_order_and_accepts_ipv6():

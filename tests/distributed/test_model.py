@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tf1cnn.common.errors import UsageError
 from tf1cnn.distributed import model
 from tf1cnn.distributed.config import TrainConfig
 from tf1cnn.distributed.data import make_data
-from tf1cnn.style_transfer.errors import UsageError
 
 v1 = tf.compat.v1
 

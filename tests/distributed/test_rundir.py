@@ -2,11 +2,10 @@
 import json
 
 import numpy as np
-
 import pytest
 
+from tf1cnn.common.errors import UsageError
 from tf1cnn.distributed import rundir
-from tf1cnn.style_transfer.errors import UsageError
 
 SETTINGS = {"seed": 0, "hidden": 10}
 
@@ -46,8 +45,8 @@ def test_read_settings_of_a_folder_without_a_run(tmp_path):
 def test_run_json_and_the_eval_plot_get_the_usual_file_mode(tmp_path, umask_022):
     from matplotlib.figure import Figure
 
+    from tf1cnn.common.figures import save_figure
     from tf1cnn.distributed import evaluate
-    from tf1cnn.style_transfer.report import save_figure
 
     rundir.prepare(str(tmp_path), SETTINGS)
     x = np.linspace(-1, 1, 5).reshape(-1, 1)

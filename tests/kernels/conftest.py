@@ -17,8 +17,8 @@ def tf_conv():
     image and the filter fed through placeholders, so many cases cost one Session each."""
     import tensorflow as tf
 
+    from tf1cnn.common import runtime
     from tf1cnn.kernels import convolve
-    from tf1cnn.style_transfer import runtime
 
     cache = {}
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tf1cnn.common.errors import UsageError
 from tf1cnn.kernels import bank
-from tf1cnn.style_transfer.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[2]
 

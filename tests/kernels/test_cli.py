@@ -154,7 +154,7 @@ def test_output_is_checked_before_tensorflow_loads(tmp_path, photo_file):
 
 
 def test_check_writable_accepts_a_writable_path_and_leaves_nothing(tmp_path):
-    from tf1cnn.style_transfer import files
+    from tf1cnn.common import files
 
     files.check_output_file(str(tmp_path / "fine.png"))
     assert list(tmp_path.iterdir()) == []

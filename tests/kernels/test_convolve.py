@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tf1cnn.common import runtime
 from tf1cnn.kernels import bank, convolve, reference
-from tf1cnn.style_transfer import runtime
 
 # Sizes where SAME padding is symmetric, absent and asymmetric (the odd zero at the bottom or
 # the right): e.g. at stride 3, 8 pads (0, 1), 9 pads nothing, 10 pads (1, 1), 14 pads (0, 1).

@@ -11,8 +11,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import imageio.v3 as iio  # noqa: E402
 import pytest  # noqa: E402
 
-from tf1cnn.style_transfer import images, matconvnet, vgg  # noqa: E402
+from tf1cnn.common import images  # noqa: E402
 from tf1cnn.style_transfer.config import StyleConfig  # noqa: E402
+from tf1cnn.style_transfer.network import matconvnet, vgg  # noqa: E402
 
 HEIGHT, WIDTH = 24, 32  # small enough for a whole run in about a second
 

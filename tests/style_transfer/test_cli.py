@@ -14,8 +14,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from tf1cnn.style_transfer import cli
 from tf1cnn.style_transfer.config import FAST
+from tf1cnn.style_transfer.shell import cli
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--height", "24", "--width", "32", "--seed", "1"]
@@ -191,14 +191,14 @@ def test_help_lists_every_option_with_its_default(capsys):
 
 def test_importing_the_cli_loads_no_tensorflow(tmp_path):
     """--help and bad options answer at once: TensorFlow loads only when a run starts."""
-    code = "import sys, tf1cnn.style_transfer.cli; print('tensorflow' in sys.modules)"
+    code = "import sys, tf1cnn.style_transfer.shell.cli; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
 
 
 def test_bundled_samples_are_installed_and_readable():
-    from tf1cnn.style_transfer import images, samples
+    from tf1cnn.common import images, samples
 
     for name in (samples.SAMPLE_CONTENT, samples.SAMPLE_STYLE, samples.SAMPLE_PHOTO):
         assert images.read_rgb(samples.sample(name)).shape[2] == 3
@@ -264,8 +264,9 @@ def test_fast_is_its_options_stops_by_itself_and_a_rerun_keeps_the_result(
 
 
 def test_the_eta_counts_a_coarse_budget_and_says_when_it_is_a_bound():
-    from tf1cnn.style_transfer import engine, job
     from tf1cnn.style_transfer.config import StyleConfig
+    from tf1cnn.style_transfer.optimise import engine
+    from tf1cnn.style_transfer.shell import job
 
     def line(config, level):
         height, width = config.levels()[level].height, config.levels()[level].width
@@ -285,18 +286,18 @@ def test_the_eta_counts_a_coarse_budget_and_says_when_it_is_a_bound():
 
 
 def test_style_colours_init_is_the_content_with_the_styles_colour_statistics():
-    from tf1cnn.style_transfer import job
+    from tf1cnn.style_transfer.control import controls
 
     rng = np.random.default_rng(0)
     content = rng.uniform(60, 200, (40, 50, 3))
     style = rng.normal((90, 140, 120), 8, (30, 20, 3))
-    start = job.start_picture("style-colours", content, [style], None)
+    start = controls.start_picture("style-colours", content, [style], None)
     assert 0 < start.min() and start.max() < 255  # none clipped: the statistics match exactly
     np.testing.assert_allclose(start.reshape(-1, 3).mean(0), style.reshape(-1, 3).mean(0),
                                atol=1e-3)
     np.testing.assert_allclose(np.cov(start.reshape(-1, 3).T.astype(np.float64), bias=True),
                                np.cov(style.reshape(-1, 3).T, bias=True), rtol=1e-4)
-    assert job.start_picture("noise", content, [style], None) is None
+    assert controls.start_picture("noise", content, [style], None) is None
 
 
 def test_a_run_saved_before_the_stopping_options_existed_still_resumes(finished, capsys):

@@ -15,8 +15,8 @@ from PIL import Image
 
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
 
-from tf1cnn.style_transfer import clips  # noqa: E402
-from tf1cnn.style_transfer.errors import UsageError  # noqa: E402
+from tf1cnn.common.errors import UsageError  # noqa: E402
+from tf1cnn.style_transfer.video import clips  # noqa: E402
 
 HEIGHT, WIDTH, COUNT, FPS = 48, 64, 8, 12.0
 CODEC_ERROR = 3.0  # mean absolute difference in grey levels allowed after an H.264 round trip

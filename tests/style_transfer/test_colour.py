@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tf1cnn.style_transfer import colour, images
+from tf1cnn.common import images
+from tf1cnn.style_transfer.control import colour
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import dataclasses
 
 import pytest
 
+from tf1cnn.common.errors import UsageError
 from tf1cnn.style_transfer.config import StyleConfig
-from tf1cnn.style_transfer.errors import UsageError
 
 
 def test_no_blend_weights_weigh_every_style_equally():

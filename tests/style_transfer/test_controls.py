@@ -10,10 +10,13 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from tf1cnn.style_transfer import cli, colour, controls, engine, exits
+from tf1cnn.common import exits
+from tf1cnn.common.errors import UsageError
 from tf1cnn.style_transfer.config import StyleConfig
-from tf1cnn.style_transfer.errors import UsageError
-from tf1cnn.style_transfer.rundir import RunDir
+from tf1cnn.style_transfer.control import colour, controls
+from tf1cnn.style_transfer.optimise import engine
+from tf1cnn.style_transfer.shell import cli
+from tf1cnn.style_transfer.shell.rundir import RunDir
 
 
 def records_of(layers, config, content, styles, folder, **pictures):

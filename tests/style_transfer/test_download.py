@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tf1cnn.style_transfer import download
-from tf1cnn.style_transfer.errors import DownloadError
+from tf1cnn.common.errors import DownloadError
+from tf1cnn.style_transfer.network import download
 
 PAYLOAD = os.urandom(300_000)
 SHA = hashlib.sha256(PAYLOAD).hexdigest()

@@ -8,10 +8,13 @@ import itertools
 import numpy as np
 import pytest
 
-from tf1cnn.style_transfer import engine, images, memory, runtime, vgg
+from tf1cnn.common import images, runtime
+from tf1cnn.common.errors import UsageError
 from tf1cnn.style_transfer.config import StyleConfig
-from tf1cnn.style_transfer.errors import UsageError
-from tf1cnn.style_transfer.rundir import RunDir
+from tf1cnn.style_transfer.network import vgg
+from tf1cnn.style_transfer.objective import memory
+from tf1cnn.style_transfer.optimise import engine
+from tf1cnn.style_transfer.shell.rundir import RunDir
 
 
 def progress(records):
@@ -414,7 +417,7 @@ def test_summaries_hold_the_losses_and_the_image_at_each_logged_step(tiny_layers
 
 
 def test_a_summary_picture_is_at_most_512_pixels_on_its_long_side():
-    from tf1cnn.style_transfer import summaries
+    from tf1cnn.style_transfer.optimise import summaries
 
     wide = summaries.picture(np.zeros((768, 1024, 3), np.float32))
     assert (wide.height, wide.width) == (384, 512)

@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from tf1cnn.style_transfer import files
-from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.common import files
+from tf1cnn.common.errors import UsageError
 
 
 def mode(path) -> int:

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from tf1cnn.style_transfer import flow, images, sample_clip, samples
+from tf1cnn.common import images, samples
+from tf1cnn.style_transfer.tools import sample_clip
+from tf1cnn.style_transfer.video import flow
 
 PAIRS = (1, 5, 9, 12)  # frames t compared with t-1
 MARGIN = 8  # pixels from the border and the sprite's outlines left out of accuracy checks

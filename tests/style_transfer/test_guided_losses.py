@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf1cnn.style_transfer import losses, masks, vgg
+from tf1cnn.style_transfer.control import masks
+from tf1cnn.style_transfer.network import vgg
+from tf1cnn.style_transfer.objective import losses
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 LAYER_WEIGHTS = (0.2, 0.2, 0.2, 0.2, 0.2)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tf1cnn.style_transfer import images
-from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.common import images
+from tf1cnn.common.errors import UsageError
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf1cnn.style_transfer import keras_h5, matconvnet, vgg
-from tf1cnn.style_transfer.errors import ModelFileError
+from tf1cnn.common.errors import ModelFileError
+from tf1cnn.style_transfer.network import keras_h5, matconvnet, vgg
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from tf1cnn.style_transfer.lbfgs import LBFGS
+from tf1cnn.style_transfer.optimise.lbfgs import LBFGS
 
 
 def quadratic(scales, centre):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf1cnn.style_transfer import losses
+from tf1cnn.style_transfer.objective import losses
 
 
 def evaluate(tensor):

@@ -5,8 +5,9 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from tf1cnn.style_transfer import masks, vgg
-from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.common.errors import UsageError
+from tf1cnn.style_transfer.control import masks
+from tf1cnn.style_transfer.network import vgg
 
 RED, BLUE = np.array([255.0, 0, 0]), np.array([0, 0, 255.0])
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import scipy.io
 
-from tf1cnn.style_transfer import matconvnet, vgg
-from tf1cnn.style_transfer.errors import ModelFileError
-from tf1cnn.style_transfer.matconvnet import Layer
+from tf1cnn.common.errors import ModelFileError
+from tf1cnn.style_transfer.network import matconvnet, vgg
+from tf1cnn.style_transfer.network.matconvnet import Layer
 
 
 @pytest.mark.parametrize("layout", ["old", "new"])

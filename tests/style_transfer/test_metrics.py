@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from tf1cnn.style_transfer import metrics
+from tf1cnn.style_transfer.shell import metrics
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ from typing import Optional
 
 import pytest
 
-from tf1cnn.style_transfer import exits, options
-from tf1cnn.style_transfer.errors import UsageError
-from tf1cnn.style_transfer.options import option
+from tf1cnn.common import exits, options
+from tf1cnn.common.errors import UsageError
+from tf1cnn.common.options import option
 
 
 @dataclasses.dataclass(frozen=True)

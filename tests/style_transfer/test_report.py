@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tf1cnn.style_transfer import report
+from tf1cnn.style_transfer.shell import report
 
 
 def test_loss_curve_is_an_rgb_picture_that_changes_with_the_data():

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from tf1cnn.style_transfer.errors import UsageError
-from tf1cnn.style_transfer.rundir import RunDir
+from tf1cnn.common.errors import UsageError
+from tf1cnn.style_transfer.shell.rundir import RunDir
 
 SETTINGS = {"height": 250, "style_weight": 1.0, "content_sha256": "aa"}
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tf1cnn.style_transfer import runtime
+from tf1cnn.common import runtime
 
 NOTICES = (
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"

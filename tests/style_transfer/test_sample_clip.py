@@ -10,7 +10,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from tf1cnn.style_transfer import images, sample_clip, samples
+from tf1cnn.common import images, samples
+from tf1cnn.style_transfer.tools import sample_clip
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMES, HEIGHT, WIDTH = 5, 60, 80

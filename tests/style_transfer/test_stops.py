@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tf1cnn.style_transfer import cli, exits, memory, runtime, stops, vgg
+from tf1cnn.common import exits, runtime, stops
 from tf1cnn.style_transfer.config import StyleConfig
+from tf1cnn.style_transfer.network import vgg
+from tf1cnn.style_transfer.objective import memory
+from tf1cnn.style_transfer.shell import cli
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--height", "24", "--width", "32", "--seed", "1"]
@@ -160,7 +163,8 @@ def test_a_full_disk_during_a_video_keeps_its_frames_and_a_rerun_goes_on(small_d
                                                                           tmp_path, capsys):
     pytest.importorskip("cv2")
     pytest.importorskip("imageio_ffmpeg")
-    from tf1cnn.style_transfer import images, sample_clip, samples
+    from tf1cnn.common import images, samples
+    from tf1cnn.style_transfer.tools import sample_clip
 
     clip = tmp_path / "clip"  # off the small disk
     sample_clip.write_folder(sample_clip.make(

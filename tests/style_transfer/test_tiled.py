@@ -10,11 +10,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf1cnn.style_transfer import (cli, engine, exits, images, losses, masks, memory, tiled,
-                                   tiles, vgg)
-from tf1cnn.style_transfer.config import StyleConfig
-from tf1cnn.style_transfer.errors import UsageError
-from tf1cnn.style_transfer.rundir import RunDir
+from tf1cnn.common import exits, images
+from tf1cnn.common.errors import UsageError
+from tf1cnn.style_transfer.config import StyleConfig, parse_size
+from tf1cnn.style_transfer.control import masks
+from tf1cnn.style_transfer.network import vgg
+from tf1cnn.style_transfer.objective import losses, memory, tiled, tiles
+from tf1cnn.style_transfer.optimise import engine
+from tf1cnn.style_transfer.shell import cli
+from tf1cnn.style_transfer.shell.rundir import RunDir
 
 DEFAULT = ("relu4_2", ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"))
 SHALLOW = ("relu2_2", ("relu1_1", "relu2_1", "relu3_1"))
@@ -339,7 +343,7 @@ def test_the_plan_tiles_only_what_does_not_fit_and_takes_the_largest_tiles_that_
     with pytest.raises(UsageError, match=rf"give --max-memory {given:.1f}G or more"):
         memory.plan(layers, levels, least - 1)
     assert memory.plan(layers, levels, least) == [None, 16]
-    assert memory.plan(layers, levels, memory.parse_size(f"{given}G"))[0] is None
+    assert memory.plan(layers, levels, parse_size(f"{given}G"))[0] is None
     # Refused for the largest level, whose budget then serves every level.
     three = StyleConfig(height=3200, width=2400, scales=3).levels()
     with pytest.raises(UsageError, match=r"^3200x2400 needs"):
@@ -362,13 +366,13 @@ def test_a_refusal_says_what_is_available_and_kept_free(tiny_layers, monkeypatch
                                         ("512m", 512 * 2**20), ("1.5g", int(1.5 * 2**30)),
                                         ("1000", 1000), (" 2 TB ", 2 * 2**40)])
 def test_sizes_are_read_in_binary_units(text, size):
-    assert memory.parse_size(text) == size
+    assert parse_size(text) == size
 
 
 @pytest.mark.parametrize("text", ["6x", "6ib", "G", "-1G", ""])
 def test_an_unreadable_size_is_refused(text):
     with pytest.raises(UsageError, match="--max-memory wants a size such as 6G"):
-        memory.parse_size(text)
+        parse_size(text)
 
 
 def test_a_run_over_budget_is_tiled_and_gives_the_untiled_result(tiny_vgg, tiny_layers,

@@ -6,8 +6,8 @@ import pytest
 import scipy.ndimage
 import tensorflow as tf
 
-from tf1cnn.style_transfer import vgg
-from tf1cnn.style_transfer.errors import UsageError
+from tf1cnn.common.errors import UsageError
+from tf1cnn.style_transfer.network import vgg
 
 STYLE_OUTPUTS = ("relu4_2", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 

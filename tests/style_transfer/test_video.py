@@ -18,11 +18,17 @@ import pytest
 
 pytest.importorskip("cv2")
 pytest.importorskip("imageio_ffmpeg")
-
-from tf1cnn.style_transfer import (  # noqa: E402
-    cli, clips, engine, flow, images, job, memory, sample_clip, samples, vgg, video, video_job)
+  # noqa: E402
+from tf1cnn.common import images, samples  # noqa: E402
 from tf1cnn.style_transfer.config import StyleConfig  # noqa: E402
-from tf1cnn.style_transfer.rundir import RunDir  # noqa: E402
+from tf1cnn.style_transfer.network import vgg  # noqa: E402
+from tf1cnn.style_transfer.objective import memory  # noqa: E402
+from tf1cnn.style_transfer.optimise import engine  # noqa: E402
+from tf1cnn.style_transfer.shell import cli, job, video_job  # noqa: E402
+from tf1cnn.style_transfer.shell.rundir import RunDir  # noqa: E402
+from tf1cnn.style_transfer.tools import sample_clip  # noqa: E402
+from tf1cnn.style_transfer.video import clips, flow  # noqa: E402
+from tf1cnn.style_transfer.video import frames as video
 
 REPO = Path(__file__).resolve().parents[2]
 HEIGHT, WIDTH = 48, 64

@@ -10,8 +10,8 @@ import stat
 import numpy as np
 import pytest
 
-from tf1cnn.style_transfer import download, matconvnet, weights
-from tf1cnn.style_transfer.errors import ModelFileError, UsageError
+from tf1cnn.common.errors import ModelFileError, UsageError
+from tf1cnn.style_transfer.network import download, matconvnet, weights
 
 OUTPUTS = ("relu4_2", "relu1_1", "relu3_1")
 

@@ -1,0 +1,516 @@
+"""Prove that a change to the code left every style-transfer output bit-identical.
+
+It runs one fixed set of small, seeded ``scripts/style_transfer.py`` runs (Adam, ``--fast``,
+L-BFGS coarse-to-fine, a tiled level, luminance control, two masked regions, a 4-frame video
+and a batch of 3) with the code of one source tree, then compares two such sets: the pixels of
+every PNG (but the loss curve, whose x axis is wall time), every CSV cell and JSON value but
+the wall-time ones, and the names of every file a run wrote. One command does it all, the
+baseline coming from ``git archive`` of the old commit (never a checkout of this worktree)::
+
+    .venv/bin/python benchmarks/outputs_unchanged.py both --old-commit 2d37bb6
+
+``run --tree DIR --out OUT`` makes one set and ``compare A B`` compares two (exit 0 only when
+everything is identical). A tree is copied and installed, not editable, into
+``/tmp/outputs_unchanged/trees/<hash of its files>/`` (reused while its files are unchanged),
+and its runs import ``tf1cnn`` from there alone: this process never imports it, because module
+paths differ between trees. The runs start through a small boot that drops the editable finder
+of this venv (``__editable___tf1cnn_*_finder``), which would otherwise add this worktree's
+folders to the ``tf1cnn.data`` namespace and supply any package the install lacks, and every
+run's loaded ``tf1cnn`` modules are checked to come from the install. All runs of a set share
+the inputs and the random-weight VGG19 file in ``/tmp/outputs_unchanged/`` (made once, the
+file by the tree's own ``benchmarks/machine.py``, the clip by its ``make_sample_clip.py``).
+Each run uses one intra-op and one inter-op thread: see ``run_env`` for why.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+
+ROOT = Path(tempfile.gettempdir()) / "outputs_unchanged"
+REPO = Path(__file__).resolve().parents[1]
+ENTRY = "scripts/style_transfer.py"
+SIZE = ("--height", "64", "--width", "85")
+# What the tree's packaging ignores (.gitignore), so that build leftovers are never installed.
+JUNK = ("__pycache__", "*.egg-info", "build", "dist", ".venv", ".git", "style_output",
+        "cluster_output", "*.mat", "*.pyc")
+# Columns and keys that hold wall time: losses.csv, frames.csv and a video's metrics.json.
+WALL_TIME = {"seconds", "flow_seconds", "seconds_per_frame", "flow_share"}
+# The loss curve's second panel is drawn against wall time; checkpoints and event files are
+# TensorFlow's binaries (event names hold the time and host): their names alone are compared.
+NAMES_ONLY = ("loss_curve.png", "video.mp4")
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    name: str
+    options: tuple[str, ...]  # beyond --vgg, --output-dir and, unless given, SIZE/content/style
+
+
+def runs(inputs: Path) -> tuple[Run, ...]:
+    """The fixed set. Each is seeded and small: about a minute for all on 2 cores, but the
+    tiled level, which needs a picture wider than a tile's 80-pixel halo on both sides."""
+    i = {name: str(inputs / name) for name in ("content.png", "style.png", "style2.png",
+                                               "content_mask.png", "style_mask.png",
+                                               "style2_mask.png", "clip", "batch")}
+    seed = ("--seed", "0")
+    return (
+        Run("adam", ("--iterations", "20", *seed)),
+        Run("fast", ("--fast", *seed)),
+        Run("lbfgs_scales2", ("--optimizer", "lbfgs", "--scales", "2", "--iterations", "15",
+                              "--coarse-iterations", "10", *seed)),
+        # 192x256 does not fit 177e6 bytes in one pass (179.9e6 estimated) but does in 12
+        # tiles of 80 pixels (175.5e6): style_transfer/memory.py's plan.
+        Run("tiled", ("--height", "192", "--width", "256", "--max-memory", "177000000",
+                      "--iterations", "2", *seed)),
+        Run("luminance", ("--colour-control", "luminance", "--iterations", "20", *seed)),
+        Run("masked", ("--style", i["style.png"], i["style2.png"],
+                       "--content-mask", i["content_mask.png"],
+                       "--style-mask", i["style_mask.png"], i["style2_mask.png"],
+                       "--region-style", "red=1", "blue=2", "--iterations", "20", *seed)),
+        Run("video", ("--video", i["clip"], "--optimizer", "lbfgs", "--iterations", "10",
+                      "--frame-iterations", "5", *seed)),
+        Run("batch", ("--content-dir", i["batch"], "--iterations", "10", *seed)),
+    )
+
+
+def command(run: Run, inputs: Path, vgg: Path, out: Path) -> list[str]:
+    """The entry script's options for ``run``, writing into ``out/<name>``."""
+    given = set(run.options)
+    found = [] if "--height" in given else list(SIZE)
+    if not given & {"--video", "--content-dir"}:
+        found += ["--content", str(inputs / "content.png")]
+    if "--style" not in given:
+        found += ["--style", str(inputs / "style.png")]
+    return [*run.options, *found, "--vgg", str(vgg), "--output-dir", str(out / run.name)]
+
+
+# ---------------------------------------------------------------- the trees and their installs
+
+def ignored(name: str) -> bool:
+    return any(Path(name).match(pattern) for pattern in JUNK)
+
+
+def tree_key(tree: Path) -> str:
+    """SHA-256 (16 hex digits) of the tree's files, paths included, junk left out."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(tree):
+        dirs[:] = sorted(d for d in dirs if not ignored(d))
+        for name in sorted(f for f in files if not ignored(f)):
+            path = Path(folder, name)
+            digest.update(str(path.relative_to(tree)).encode() + b"\0")
+            digest.update(path.read_bytes() if not path.is_symlink() else b"->")
+    return digest.hexdigest()[:16]
+
+
+def install(tree: Path) -> tuple[Path, Path, str]:
+    """(the tree's snapshot, its install, its key): a copy of the tree built there, since pip
+    builds in the source folder (build/, *.egg-info); reused while the tree's files match."""
+    key = tree_key(tree)
+    home = ROOT / "trees" / key
+    source, site = home / "src", home / "site"
+    if (site / ".installed").exists():
+        return source, site, key
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.copytree(tree, source, symlinks=True,
+                    ignore=lambda _, names: [n for n in names if ignored(n)])
+    # Build isolation: the build needs setuptools>=68 (PEP 639 license), newer than the venv's.
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                           "--target", str(site), str(source)], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"pip could not install {tree}:\n{done.stderr[-3000:]}")
+    (site / ".installed").write_text(f"{tree}\n")
+    return source, site, key
+
+
+# A run starts through this boot: it drops the venv's editable finder, path hook and
+# namespace placeholder, runs the script as ``python SCRIPT ARGS`` would, and at exit writes
+# where each loaded tf1cnn module came from to AUDIT.
+BOOT = """\
+import atexit, json, os, runpy, sys
+script, audit, *args = sys.argv[1:]
+editable = lambda f: getattr(f, "__module__", "").startswith("__editable__")
+sys.meta_path[:] = [f for f in sys.meta_path if not editable(f)]
+sys.path_hooks[:] = [h for h in sys.path_hooks if not editable(h)]
+sys.path[:] = [os.path.dirname(script)] + [p for p in sys.path[1:] if "__editable__" not in p]
+sys.path_importer_cache.clear()
+sys.argv = [script, *args]
+def where():
+    found = {name: [getattr(m, "__file__", None), list(getattr(m, "__path__", []))]
+             for name, m in list(sys.modules.items()) if name.split(".")[0] == "tf1cnn"}
+    with open(audit, "w") as handle:
+        json.dump(found, handle, indent=1)
+atexit.register(where)
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def run_env(site: Path, cache: Path, threads: int = 1) -> dict[str, str]:
+    """The environment of a run: the install alone on PYTHONPATH, its own weights cache, and
+    one intra-op thread. TensorFlow's default pool (one thread per core) shards a reduction's
+    partial sums by thread count, so its results change with the cores a machine has; one
+    thread makes a set comparable with one made elsewhere (inter-op is 1 already:
+    style_transfer/runtime.py)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHON", "TF1CNN_", "TF_NUM_", "OMP_"))}
+    pool = {"TF_NUM_INTRAOP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)} \
+        if threads else {}
+    return dict(env, PYTHONPATH=str(site), PYTHONNOUSERSITE="1", PYTHONHASHSEED="0",
+                TF1CNN_CACHE=str(cache), TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg", **pool)
+
+
+def boot(script: Path, args: Sequence[str], audit: Path, env: dict, log: Path,
+         cwd: Path) -> int:
+    """Run ``script`` through BOOT with its output in ``log``; its exit status."""
+    with open(log, "w") as handle:
+        return subprocess.run([sys.executable, "-c", BOOT, str(script), str(audit), *args],
+                              env=env, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT).returncode
+
+
+def strays(audit: Path, site: Path) -> list[str]:
+    """The tf1cnn modules a run loaded from anywhere but ``site``, as "name: path"."""
+    loaded = json.loads(audit.read_text())
+    inside = str(site.resolve()) + os.sep
+    return [f"{name}: {path}" for name, (file, paths) in sorted(loaded.items())
+            for path in ([file] if file else []) + paths
+            if not str(Path(path).resolve()).startswith(inside)] or \
+        ([] if loaded else ["no tf1cnn module was loaded"])
+
+
+# -------------------------------------------------------------------------------- the inputs
+
+def picture(seed: int, height: int, width: int) -> np.ndarray:
+    """uint8 RGB: colour gradients, a few discs and noise, so every layer has something."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    base = np.stack([x, y, (x + y) / 2], axis=2) * 180
+    for _ in range(5):
+        cy, cx, r = rng.uniform(0, 1, 3) * (height / max(height, width), 1, 0.3)
+        base[(y - cy) ** 2 + (x - cx) ** 2 < r ** 2] = rng.uniform(0, 200, 3)
+    return np.clip(base + rng.uniform(0, 55, base.shape), 0, 255).astype(np.uint8)
+
+
+def two_colours(height: int, width: int, vertical: bool) -> np.ndarray:
+    """A mask: red left (or top) half, blue the rest."""
+    mask = np.zeros((height, width, 3), np.uint8)
+    mask[..., 2] = 255
+    half = (slice(None), slice(0, width // 2)) if vertical else (slice(0, height // 2),)
+    mask[half] = (255, 0, 0)
+    return mask
+
+
+def make_inputs(folder: Path, source: Path, env: dict) -> None:
+    """The pictures, masks and batch (numpy), and the 4-frame clip by the tree's own script."""
+    if (folder / ".complete").exists():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "batch").mkdir(parents=True)
+    iio.imwrite(folder / "content.png", picture(1, 192, 256))
+    iio.imwrite(folder / "style.png", picture(2, 128, 128))
+    iio.imwrite(folder / "style2.png", picture(3, 96, 160))
+    iio.imwrite(folder / "content_mask.png", two_colours(192, 256, vertical=True))
+    iio.imwrite(folder / "style_mask.png", two_colours(128, 128, vertical=False))
+    iio.imwrite(folder / "style2_mask.png", two_colours(96, 160, vertical=True))
+    for seed, name in zip((4, 5, 6), "abc"):
+        iio.imwrite(folder / "batch" / f"{name}.png", picture(seed, 96, 128))
+    status = boot(source / "scripts" / "make_sample_clip.py",
+                  [str(folder / "clip"), "--frames", "4", "--height", "64", "--width", "85"],
+                  folder / "clip.modules.json", env, folder / "clip.log", folder)
+    if status:
+        raise SystemExit(f"make_sample_clip.py failed; see {folder / 'clip.log'}")
+    (folder / ".complete").write_text("")
+
+
+def make_vgg(source: Path, env: dict) -> Path:
+    """The full-size random VGG19 .mat, built once by the tree's benchmarks/machine.py."""
+    path = ROOT / "vgg" / "vgg19-random-head.mat"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        status = boot(source / "benchmarks" / "machine.py", ["--cache", str(path.parent)],
+                      path.parent / "modules.json", env, path.parent / "build.log", path.parent)
+        if status or not path.exists():
+            raise SystemExit(f"benchmarks/machine.py did not build {path}")
+    return path
+
+
+# ------------------------------------------------------------------------------------ run
+
+def run_set(tree: Path, out: Path, vgg: Path | None = None, threads: int = 1,
+            say=print) -> dict:
+    """Run the fixed set with ``tree``'s code into ``out``; the record also saved as
+    ``out/run.json`` (its ``failed`` lists runs that did not exit 0 or loaded a stray module)."""
+    tree, out = tree.resolve(), out.resolve()
+    names = [run.name for run in runs(ROOT / "inputs")]
+    taken = [name for name in names if (out / name).exists()]
+    if taken:  # a rerun into a run folder would resume it, not repeat it
+        raise SystemExit(f"{out} already holds {', '.join(taken)}: remove it or pick another "
+                         f"--out")
+    started = time.perf_counter()
+    source, site, key = install(tree)
+    logs = out / ".logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = run_env(site, out / ".cache", threads)
+    probe = logs / "probe.modules.json"
+    boot(source / ENTRY, ["--help"], probe, env, logs / "probe.log", out)
+    if strays(probe, site):
+        raise SystemExit("tf1cnn is not imported from the install alone:\n  "
+                         + "\n  ".join(strays(probe, site)))
+    loaded = json.loads(probe.read_text())
+    say(f"{tree} (key {key}): tf1cnn from {loaded['tf1cnn'][1]}")
+    make_inputs(ROOT / "inputs", source, env)
+    vgg = vgg or make_vgg(source, env)
+    record = {"tree": str(tree), "key": key, "site": str(site), "vgg": str(vgg),
+              "threads": threads, "python": sys.executable, "runs": {}, "failed": []}
+    for run in runs(ROOT / "inputs"):
+        args = command(run, ROOT / "inputs", vgg, out)
+        begun = time.perf_counter()
+        status = boot(source / ENTRY, args, logs / f"{run.name}.modules.json", env,
+                      logs / f"{run.name}.log", out)
+        seconds = time.perf_counter() - begun
+        bad = strays(logs / f"{run.name}.modules.json", site)
+        record["runs"][run.name] = {"options": list(args), "status": status,
+                                    "seconds": round(seconds, 1), "stray_modules": bad}
+        if status or bad:
+            record["failed"].append(run.name)
+        say(f"{run.name}: exit {status} in {seconds:.1f}s" + (f"; stray: {bad}" if bad else ""))
+    record["seconds"] = round(time.perf_counter() - started, 1)
+    (out / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+# -------------------------------------------------------------------------------- compare
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    """One compared thing: a file, or a run's set of file names; ``notes`` say how it differs."""
+    path: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def same(self) -> bool:
+        return not self.notes
+
+
+def run_files(folder: Path) -> list[str]:
+    """Every file under a run folder, relative, with event files' time and host dropped."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = str(path.relative_to(folder))
+        found.append(name.split("events.out.tfevents.")[0] + "events.out.tfevents.*"
+                     if "events.out.tfevents." in name else name)
+    return found
+
+
+def relative(a, b) -> str:
+    try:
+        a, b = float(a), float(b)
+    except (TypeError, ValueError):
+        return ""
+    return f" (relative difference {abs(a - b) / max(abs(a), abs(b), 1e-300):.3g})"
+
+
+def equal(a, b) -> bool:
+    both_nan = isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
+    return both_nan or (a == b and type(a) is type(b))
+
+
+def compare_json(a, b, where: str = "") -> Iterator[str]:
+    """Where two JSON values differ, wall-time keys left out."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key in WALL_TIME:
+                continue
+            if key not in a or key not in b:
+                yield f"{where}{key}: only in {'A' if key in a else 'B'}"
+            else:
+                yield from compare_json(a[key], b[key], f"{where}{key}.")
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for index, (x, y) in enumerate(zip(a, b)):
+            yield from compare_json(x, y, f"{where}[{index}].")
+    elif not equal(a, b):
+        yield f"{where.rstrip('.')}: {a!r} vs {b!r}{relative(a, b)}"
+
+
+def compare_csv(a: Path, b: Path) -> Iterator[str]:
+    """Where two CSV files differ, cell by cell, wall-time columns left out."""
+    rows = [list(csv.reader(path.open(newline=""))) for path in (a, b)]
+    if not rows[0] or rows[0][0] != rows[1][0]:
+        yield f"columns differ: {rows[0][:1]} vs {rows[1][:1]}"
+        return
+    header = rows[0][0]
+    if len(rows[0]) != len(rows[1]):
+        yield f"{len(rows[0]) - 1} rows vs {len(rows[1]) - 1}"
+    for number, (x, y) in enumerate(zip(rows[0][1:], rows[1][1:]), start=1):
+        for column, u, v in zip(header, x, y):
+            if column not in WALL_TIME and u != v:
+                yield f"row {number} column {column}: {u} vs {v}{relative(u, v)}"
+
+
+def compare_png(a: Path, b: Path) -> Iterator[str]:
+    x, y = iio.imread(a), iio.imread(b)
+    if x.shape != y.shape or x.dtype != y.dtype:
+        yield f"shape {x.shape} {x.dtype} vs {y.shape} {y.dtype}"
+    elif not np.array_equal(x, y):
+        gap = np.abs(x.astype(np.int64) - y.astype(np.int64))
+        yield f"{np.count_nonzero(gap)} of {gap.size} values differ, by up to {gap.max()}"
+
+
+def normalised(value, root: Path):
+    """A JSON value with the set's folder written as <out>, so that output paths compare."""
+    if isinstance(value, str):
+        return value.replace(str(root), "<out>")
+    if isinstance(value, dict):
+        return {k: normalised(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalised(v, root) for v in value]
+    return value
+
+
+def compare_file(a: Path, b: Path, roots: tuple[Path, Path]) -> Iterator[str]:
+    if a.suffix == ".png":
+        yield from compare_png(a, b)
+    elif a.suffix == ".csv":
+        yield from compare_csv(a, b)
+    elif a.suffix == ".json":
+        yield from compare_json(*(normalised(json.loads(p.read_text()), root)
+                                  for p, root in zip((a, b), roots)))
+
+
+def compared(name: str) -> bool:
+    """Whether a file's contents are compared (else only its name)."""
+    parts = Path(name).parts
+    return Path(name).suffix in (".png", ".csv", ".json") and parts[-1] not in NAMES_ONLY \
+        and not {"checkpoints", "summaries"} & set(parts)
+
+
+def compare(a: Path, b: Path) -> list[Item]:
+    """Every run folder of set ``a`` against ``b``: its file names, then each file compared."""
+    a, b = a.resolve(), b.resolve()
+    folders = [sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0] != ".")
+               for root in (a, b)]
+    items = []
+    for name in sorted(set(folders[0]) | set(folders[1])):
+        if name not in folders[0] or name not in folders[1]:
+            items.append(Item(name, (f"only in {'A' if name in folders[0] else 'B'}",)))
+            continue
+        names = [run_files(root / name) for root in (a, b)]
+        gone, new = sorted(set(names[0]) - set(names[1])), sorted(set(names[1]) - set(names[0]))
+        items.append(Item(f"{name}/ (file names)",
+                          tuple(f"only in A: {n}" for n in gone) +
+                          tuple(f"only in B: {n}" for n in new)))
+        for file in sorted(set(names[0]) & set(names[1])):
+            if compared(file):
+                notes = compare_file(a / name / file, b / name / file, (a, b))
+                items.append(Item(f"{name}/{file}", tuple(notes)))
+    return items
+
+
+def report(items: Sequence[Item], say=print, most: int = 20) -> tuple[int, int]:
+    """One line per item (at most ``most`` notes under a differing one), then the summary."""
+    for item in items:
+        say(f"{'identical' if item.same else 'DIFFERS  '}  {item.path}")
+        for note in item.notes[:most]:
+            say(f"    {item.path}: {note}")
+        if len(item.notes) > most:
+            say(f"    ... and {len(item.notes) - most} more")
+    differ = sum(not item.same for item in items)
+    say(f"{len(items) - differ} identical, {differ} differ")
+    return len(items) - differ, differ
+
+
+# ----------------------------------------------------------------------------------- both
+
+def archive(commit: str, repo: Path) -> Path:
+    """``git archive`` of ``commit`` unpacked under ROOT/commits (the worktree is not touched)."""
+    sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", commit + "^{commit}"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    folder = ROOT / "commits" / sha
+    if not (folder / ".complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        tar = subprocess.run(["git", "-C", str(repo), "archive", sha], capture_output=True,
+                             check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=tar, check=True)
+        (folder / ".complete").write_text(sha + "\n")
+    return folder
+
+
+def baseline(tree: Path, out: Path, vgg: Path | None, say=print) -> dict:
+    """The old set in ``out``: reused when it was made from a tree with these files."""
+    saved = out / "run.json"
+    if saved.exists():
+        record = json.loads(saved.read_text())
+        if record["key"] == tree_key(tree) and not record["failed"]:
+            say(f"reusing the baseline {out} (key {record['key']})")
+            return record
+        raise SystemExit(f"{out} holds a set of another tree or with failed runs; move it away")
+    return run_set(tree, out, vgg, say)
+
+
+def both(commit: str, new_tree: Path, out: Path, vgg: Path | None, summary: Path,
+         say=print) -> int:
+    old_tree = archive(commit, REPO)
+    old = baseline(old_tree, out / "old", vgg, say)
+    if (out / "new" / "run.json").exists():  # this tool's own earlier set
+        shutil.rmtree(out / "new")
+    new = run_set(new_tree, out / "new", Path(old["vgg"]), say)
+    lines = []
+    same, differ = report(compare(out / "old", out / "new"), say=lambda line: (
+        say(line), lines.append(line)))
+    failed = old["failed"] + new["failed"]
+    result = {"old_commit": commit, "old_key": old["key"], "new_tree": str(new_tree),
+              "new_key": new["key"], "identical": same, "differ": differ, "failed": failed,
+              "seconds": {"old": old["seconds"], "new": new["seconds"]},
+              "runs": {name: r["options"] for name, r in new["runs"].items()},
+              "differences": [line.strip() for line in lines if line.startswith("    ")]}
+    summary.write_text(json.dumps(result, indent=2) + "\n")
+    say(f"summary: {summary}")
+    return 0 if not differ and not failed and same else 1
+
+
+# ------------------------------------------------------------------------------------ shell
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    one = commands.add_parser("run", help="run the fixed set with a tree's code")
+    one.add_argument("--tree", type=Path, required=True, help="source tree (pyproject.toml)")
+    one.add_argument("--out", type=Path, required=True, help="folder for the run folders")
+    one.add_argument("--vgg", type=Path, help=f"VGG .mat (default: built in {ROOT}/vgg)")
+    one.add_argument("--threads", type=int, default=1,
+                     help="TensorFlow's intra-op threads; 0: its default, one per core")
+    two = commands.add_parser("compare", help="compare two sets; exit 0 only if identical")
+    two.add_argument("a", type=Path)
+    two.add_argument("b", type=Path)
+    full = commands.add_parser("both", help="run an old commit and a tree, then compare")
+    full.add_argument("--old-commit", required=True)
+    full.add_argument("--new-tree", type=Path, default=REPO)
+    full.add_argument("--out", type=Path, default=ROOT, help="holds old/ (reused) and new/")
+    full.add_argument("--vgg", type=Path)
+    full.add_argument("--json", type=Path, default=Path(__file__).with_suffix(".json"))
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return 1 if run_set(args.tree, args.out, args.vgg, args.threads)["failed"] else 0
+    if args.command == "compare":
+        same, differ = report(compare(args.a, args.b))
+        return 0 if same and not differ else 1
+    return both(args.old_commit, args.new_tree.resolve(), args.out.resolve(), args.vgg,
+                args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""A video stylised frame by frame, temporally consistent (Ruder, Dosovitskiy and Brox 2016,
+"Artistic style transfer for videos"): the engine's records per frame, between typed frame
+records.
+
+For each frame after the first, :class:`ClipRun` estimates the optical flow between this
+frame's content and the previous one's (:mod:`~style_transfer.video.flow`, both ways) and its
+consistency mask. Under ``frame_init="warped"`` the previous result, warped to this frame
+(``flow.carry``, a Lanczos warp that keeps the texture sharp), is the target of the evaluator's
+temporal term, weighted by the mask (disoccluded pixels and motion boundaries count for
+nothing), and the start of the optimisation where the mask holds it; the pixels the mask frees
+start from the frame's content (``warm_start``) and get a style loss of their own
+(``freed_style_weight``; at 0, they start from the carried picture too). The frame runs at the
+full size only, for ``frame_iterations``; with ``frame_target`` R > 0 it stops as soon as its
+content+style loss is at most R times the first frame's final one (the look of the first frame,
+kept instead of optimised further frame after frame). The first frame, and every frame under
+``frame_init="init"`` (frames stylised independently), start from ``init`` through all the
+config's levels, with no temporal term.
+
+:meth:`ClipRun.records` yields :class:`FrameStart`, the engine's ``LevelStart``, ``Progress``
+and ``LevelEnd`` records for the frame, then :class:`FrameEnd` with the result as the written
+frame will hold it (uint8) and its temporal warping error: the consistent pixels' mean
+|out_t - warp(out_t-1)|, in grey levels. Each frame checkpoints in a folder of its own under
+``checkpoints/``; once the consumer has taken a frame's ``FrameEnd`` (and written it), the
+loop removes that folder. The previous result it warps is the one written, as uint8, so that a
+resumed clip goes on exactly as the run would have. Files, lines and the MP4 belong to the
+consumer (:mod:`~style_transfer.shell.video_job`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from tf1cnn.common import images
+
+from ..config import StyleConfig
+from ..control import controls
+from ..optimise import engine
+from . import flow
+from .clips import Clip
+
+CHECKPOINTS = "checkpoints"  # in the output folder: one folder per frame in progress
+SUMMARIES = "summaries"
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameStart:
+    number: int  # 1-based, in the clip
+    index: int  # 0-based, in the range being stylised
+    count: int  # frames in the range
+    warm: bool  # starts from the previous result, warped by the flow
+    flow_seconds: float  # the optical flow's wall time, both ways, with the mask
+    target: float | None  # the content+style loss that stops it (frame_target); None: none
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameEnd:
+    number: int
+    index: int
+    count: int
+    image: np.ndarray  # uint8 RGB, as the frame is written
+    losses: dict  # the frame's last logged losses ("total" weighted, the terms unweighted)
+    steps: int  # optimisation steps at the full size
+    evaluations: int  # loss-and-gradient evaluations at the full size
+    seconds: float  # this session's wall time for the frame, the flow included
+    flow_seconds: float
+    warping_error: float  # mean |out_t - warp(out_t-1)| where consistent; nan on the first
+    consistent: float  # the share of pixels the mask keeps; nan on the first frame
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameFolder:
+    """Where one frame's level checkpoints and summaries go (the engine's folder protocol)."""
+    checkpoints: str
+    summaries: str
+
+
+def frame_folders(output_dir: str, number: int, levels: Sequence[StyleConfig]
+                  ) -> list[FrameFolder]:
+    """Frame ``number``'s folder for each level: ``checkpoints/frame_NNNNN`` (coarse levels in
+    ``scales/HxW`` below it) and the same under ``summaries``."""
+    stem = f"frame_{number:05d}"
+    found = []
+    for index, level in enumerate(levels):
+        below = [] if index == len(levels) - 1 else ["scales", f"{level.height}x{level.width}"]
+        found.append(FrameFolder(os.path.join(output_dir, CHECKPOINTS, stem, *below),
+                                 os.path.join(output_dir, SUMMARIES, stem, *below)))
+    return found
+
+
+def warm_start(carried: np.ndarray, mask: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """A later frame's start: the ``carried`` previous result where the consistency ``mask``
+    holds it, this frame's ``content`` where it frees the pixels (both float RGB [H, W, 3]).
+    The carried picture there is a smear (the repeated border where new picture enters, the
+    moving object behind itself) that no loss would redraw as what the frame shows."""
+    weight = mask[:, :, None]
+    return (weight * carried + (1 - weight) * content).astype(np.float32)
+
+
+class ClipRun:
+    """The frames of ``clip`` through ``style_engine`` (built for ``config``, a video config);
+    see :meth:`records`. ``init_file``: the picture of an ``init`` path."""
+
+    def __init__(self, style_engine: engine.Engine, config: StyleConfig, clip: Clip,
+                 styles: Sequence[np.ndarray], init_file: np.ndarray | None = None):
+        self.engine, self.config, self.clip = style_engine, config, clip
+        self.styles, self.init_file = list(styles), init_file
+        self._run: engine.StyleRun | None = None
+        self._number = 0
+        self._target: float | None = None  # the warm frames' stop, set by the first frame
+
+    def records(self, start: int, previous: np.ndarray | None, resume: bool,
+                schedule: engine.Schedule = engine.is_logged,
+                first_losses: dict[str, float] | None = None
+                ) -> Iterator[FrameStart | engine.LevelStart | engine.Progress
+                              | engine.LevelEnd | FrameEnd]:
+        """Stylise frames ``start`` to the clip's last; ``previous`` is frame ``start`` - 1's
+        result as written (uint8 RGB), None when ``start`` is the clip's first. With
+        ``resume``, frame ``start`` continues from its checkpoint if it has one.
+        ``first_losses``: when ``start`` is after the clip's first frame, that frame's final
+        losses, which set the later frames' stop under ``frame_target`` (without their
+        content and style, later frames run all their steps)."""
+        config, clip = self.config, self.clip
+        if (previous is None) != (start == clip.first):
+            raise ValueError("the frames after the first need the previous result")
+        if start > clip.first:
+            self._target = self._frame_target(first_losses or {})
+            # Frame start - 1 was written, but may have stopped before its checkpoints went.
+            shutil.rmtree(frame_folders(config.output_dir, start - 1, config.levels())[-1]
+                          .checkpoints, ignore_errors=True)
+        before = None  # the previous frame's content, fitted
+        frames = clip.frames(max(clip.first, start - 1))
+        try:
+            for number, picture in frames:
+                content = images.fit(picture, config.height, config.width)
+                del picture
+                if number < start:
+                    before = content
+                    continue
+                previous = yield from self._frame(number, content, before, previous,
+                                                  resume and number == start, schedule)
+                before = content
+        finally:
+            frames.close()
+
+    def _frame(self, number: int, content: np.ndarray, before: np.ndarray | None,
+               previous: np.ndarray | None, resume: bool, schedule: engine.Schedule
+               ) -> Iterator:
+        """One frame's records; returns its result as written."""
+        config, clip = self.config, self.clip
+        began = time.perf_counter()
+        temporal, backward, mask = None, None, None
+        if before is not None:
+            backward, forward = flow.pair(before, content)
+            mask = flow.consistency(backward, forward)
+            del forward
+            if config.frame_init == "warped":
+                temporal = (flow.carry(previous.astype(np.float32), backward), mask)
+        if temporal is None:
+            init = controls.start_picture(config.init, content, self.styles, self.init_file)
+        elif config.freed_style_weight > 0:
+            init = warm_start(*temporal, content)
+        else:  # without the freed pixels' style, the content there would stay unstylised
+            init = temporal[0]
+        flow_seconds = time.perf_counter() - began if before is not None else 0.0
+        levels = config.levels()
+        folders = frame_folders(config.output_dir, number, levels)
+        later = number > clip.first
+        target = self._target if temporal is not None else None
+        self._run = self.engine.run(content, self.styles, folders, init, resume,
+                                    temporal=temporal,
+                                    iterations=config.later_frames() if later else None,
+                                    target=target)
+        self._number = number
+        index = number - clip.first
+        yield FrameStart(number, index, clip.count, temporal is not None, flow_seconds, target)
+        for record in self._run.records(schedule):
+            if isinstance(record, engine.LevelEnd):
+                result, steps = record.image, record.step
+                losses, evaluations = record.losses, record.evaluations
+            yield record
+            record = None
+        self._run = None
+        if config.preserve_colors:
+            result = images.preserve_colors(content, result)
+        written = images.to_uint8(result)
+        error, kept = math.nan, math.nan
+        if later:
+            error = flow.warping_error(written.astype(np.float32), previous.astype(np.float32),
+                                       backward, mask)
+            kept = float(mask.mean())
+        if not later:
+            self._target = self._frame_target(losses)
+        yield FrameEnd(number, index, clip.count, written, losses, steps, evaluations,
+                       time.perf_counter() - began, flow_seconds, error, kept)
+        # The consumer has written the frame: its checkpoints (all levels) are not needed now.
+        shutil.rmtree(folders[-1].checkpoints, ignore_errors=True)
+        return written
+
+    def _frame_target(self, first_losses: dict[str, float]) -> float | None:
+        """``frame_target`` times the content+style of the first frame's ``first_losses``;
+        None when it is off or they are not known."""
+        if not self.config.frame_target or not {"content", "style"} <= first_losses.keys():
+            return None
+        found = self.config.frame_target * engine.content_style(first_losses, self.config)
+        return found if math.isfinite(found) else None
+
+    def save(self) -> tuple[int, int, np.ndarray] | None:
+        """Checkpoint the frame being optimised where it stands: (frame, step, image); None
+        when no frame's optimisation has started."""
+        if self._run is None:
+            return None
+        saved = self._run.save()
+        if saved is None:
+            return None
+        return (self._number, *saved)
