@@ -14,7 +14,9 @@ In one run, interleaved ``--repeats`` times, it measures:
 
 Prints the load average before and after (this machine has 2 cores, and the cluster itself
 runs N + 1 processes on them), a table of medians with each throughput as a ratio to the
-baseline's, and one JSON line of every figure.
+baseline's, and one JSON line of every figure, also written to ``--json``
+(``benchmarks/cluster_speed.json``, from which ``render_docs.py`` makes the table in
+docs/cluster.md).
 """
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ import time
 from collections.abc import Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import machine
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -36,6 +41,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=3000, help="global steps per measurement")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "cluster_speed.json"),
+                        help="where to write the figures")
     return parser.parse_args(argv)
 
 
@@ -109,16 +116,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"repeat {repeat + 1}: " + " ".join(f"{k}={v[-1]:.0f}/s" for k, v in
                                                   rates.items()), flush=True)
     base = statistics.median(rates["baseline"])
+    medians = [{"run": name, "steps_per_s": statistics.median(values),
+                "launch_to_exit_s": statistics.median(exits[name]) if name in exits else None}
+               for name, values in rates.items()]
     print(f"\n{'run':<15}{'global steps/s':>16}{'vs baseline':>13}{'launch to exit':>16}")
-    for name, values in rates.items():
-        rate = statistics.median(values)
-        exit_s = f"{statistics.median(exits[name]):.1f} s" if name in exits else "-"
-        print(f"{name:<15}{rate:>16.0f}{rate / base:>13.3f}{exit_s:>16}")
+    for row in medians:
+        seconds = row["launch_to_exit_s"]
+        exit_s = f"{seconds:.1f} s" if seconds is not None else "-"
+        print(f"{row['run']:<15}{row['steps_per_s']:>16.0f}{row['steps_per_s'] / base:>13.3f}"
+              f"{exit_s:>16}")
     load_after = os.getloadavg()
     print(f"\nload average after: {' '.join(f'{v:.2f}' for v in load_after)}")
-    print(json.dumps({"steps": args.steps, "load_before": load_before,
-                      "load_after": load_after, "steps_per_s": rates,
-                      "launch_to_exit_s": exits}))
+    stored = {"commit": machine.head_commit(), "steps": args.steps, "repeats": args.repeats,
+              "load_before": load_before, "load_after": load_after, "medians": medians,
+              "steps_per_s": rates, "launch_to_exit_s": exits}
+    print(json.dumps(stored))
+    with open(args.json, "w") as handle:
+        json.dump(stored, handle, indent=1)
     return 0
 
 

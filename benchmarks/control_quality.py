@@ -68,13 +68,15 @@ def second_style(height: int = 384, width: int = 512, seed: int = 2) -> np.ndarr
 
 def evaluate(layers, config, content, styles, picture, **pictures) -> dict:
     """The losses of ``picture`` (float RGB of the config's size) under ``config``."""
+    from tf1cnn.style_transfer.control import inputs
     from tf1cnn.style_transfer.optimise import engine
     from tf1cnn.style_transfer.shell.rundir import RunDir
 
     with tempfile.TemporaryDirectory() as folder, engine.Engine(layers, config) as measure:
-        records = measure.run(content, styles, [RunDir(folder)], picture, **pictures).records()
+        prepared = inputs.prepare(config, content, styles, picture, **pictures)
+        records = measure.run(prepared, [RunDir(folder)]).records()
         next(records)  # LevelStart: the targets and ``picture`` are loaded
-        values, _ = measure._levels[-1].evaluator.evaluate(measure.session)
+        values, _ = measure.level(-1).evaluator.evaluate(measure.session)
         records.close()
     return values
 

@@ -24,7 +24,9 @@ TensorFlow runs with TF_ENABLE_ONEDNN_OPTS=1 (set here before the import, as the
 the demo's Session settings (``runtime.session_config``). Prints the load average before and
 after, and per stride "others": the cores that other processes kept busy meanwhile (machine
 busy time from /proc/stat minus this process's CPU time, over the wall time: ``machine.Meter``;
-above ~0.1 the figures are disturbed). Then a table, and one JSON line of all figures.
+above ~0.1 the figures are disturbed). Then a table, and one JSON line of all figures, also
+written to ``--json`` (``benchmarks/kernels_speed.json``, from which ``render_docs.py`` makes the
+table in docs/kernels.md).
 """
 from __future__ import annotations
 
@@ -39,6 +41,9 @@ import machine
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VARIANTS = ("stacked", "stacked+fetch", "stacked+feed+fetch", "per-kernel", "depthwise", "scipy",
+            "copy")
 
 TARGETS = {"scipy / stacked": 20.0, "stacked / copy": 4.0}  # at least 20x; at most 4x
 
@@ -51,6 +56,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per variant")
     parser.add_argument("--scipy-repeats", type=int, default=3,
                         help="timed calls of the (slow) scipy reference")
+    parser.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "kernels_speed.json"),
+                        help="where to write the figures")
     return parser.parse_args(argv)
 
 
@@ -135,8 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nstride {stride}: copy floor moves {ms['copy_bytes'] / 2**20:.0f} MiB "
               f"(input + output of the stacked call); others {ms['others']:.2f} cores")
         print(f"{'variant':<20}{'ms':>10}{'x copy':>9}{'scipy / it':>12}")
-        for name in ("stacked", "stacked+fetch", "stacked+feed+fetch", "per-kernel",
-                     "depthwise", "scipy", "copy"):
+        for name in VARIANTS:
             print(f"{name:<20}{ms[name]:>10.1f}{ms[name] / ms['copy']:>9.2f}"
                   f"{ms['scipy'] / ms[name]:>12.1f}")
         for target, bound in TARGETS.items():
@@ -147,9 +153,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{ratio:.2f} ({'met' if met else 'MISSED'})", flush=True)
     load_after = os.getloadavg()
     print(f"\nload average after: {' '.join(f'{v:.2f}' for v in load_after)}")
-    print(json.dumps({"size": args.size, "load_before": load_before, "load_after": load_after,
-                      "ms": results}))
+    stored = {"commit": machine.head_commit(), "size": args.size, "load_before": load_before,
+              "load_after": load_after, "ms": results,
+              "strides": {str(stride): {"others": ms["others"], "copy_bytes": ms["copy_bytes"],
+                                        "rows": rows(ms)} for stride, ms in results.items()}}
+    print(json.dumps(stored))
+    with open(args.json, "w") as handle:
+        json.dump(stored, handle, indent=1)
     return 0
+
+
+def rows(ms: dict[str, float]) -> list[dict]:
+    """One stride's table: each variant's median ms, as a multiple of the copy floor, and the
+    scipy reference's time as a multiple of it."""
+    return [{"variant": name, "ms": ms[name], "x_copy": ms[name] / ms["copy"],
+             "scipy_over": ms["scipy"] / ms[name]} for name in VARIANTS]
 
 
 if __name__ == "__main__":

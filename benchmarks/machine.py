@@ -32,6 +32,14 @@ from collections.abc import Sequence
 from typing import Any
 
 CACHE = os.path.join(tempfile.gettempdir(), "tf1cnn_bench")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def head_commit() -> str:
+    """The checked-out commit, short, so that the docs' table can name it."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return done.stdout.strip()
 
 
 def cpu_name() -> str:

@@ -9,8 +9,11 @@ baseline coming from ``git archive`` of the old commit (never a checkout of this
 
     .venv/bin/python benchmarks/outputs_unchanged.py both --old-commit 2d37bb6
 
-``run --tree DIR --out OUT`` makes one set and ``compare A B`` compares two (exit 0 only when
-everything is identical). A tree is copied and installed, not editable, into
+It reuses the baseline in ``/tmp/outputs_unchanged/old`` when that was made from the same
+files, runs this worktree into ``/tmp/outputs_unchanged/new``, prints one line per compared
+item and ``N identical, M differ``, writes ``benchmarks/outputs_unchanged.json``, and exits 0
+only when all is identical. ``run --tree DIR --out OUT`` makes one set and ``compare A B``
+compares two. A tree is copied and installed, not editable, into
 ``/tmp/outputs_unchanged/trees/<hash of its files>/`` (reused while its files are unchanged),
 and its runs import ``tf1cnn`` from there alone: this process never imports it, because module
 paths differ between trees. The runs start through a small boot that drops the editable finder
@@ -19,7 +22,7 @@ folders to the ``tf1cnn.data`` namespace and supply any package the install lack
 run's loaded ``tf1cnn`` modules are checked to come from the install. All runs of a set share
 the inputs and the random-weight VGG19 file in ``/tmp/outputs_unchanged/`` (made once, the
 file by the tree's own ``benchmarks/machine.py``, the clip by its ``make_sample_clip.py``).
-Each run uses one intra-op and one inter-op thread: see ``run_env`` for why.
+Each run uses two intra-op threads, whatever the machine: see ``run_env`` for why.
 """
 from __future__ import annotations
 
@@ -45,13 +48,14 @@ ROOT = Path(tempfile.gettempdir()) / "outputs_unchanged"
 REPO = Path(__file__).resolve().parents[1]
 ENTRY = "scripts/style_transfer.py"
 SIZE = ("--height", "64", "--width", "85")
+THREADS = 2  # what TensorFlow picks on the 2-core machine the baseline was made on
 # What the tree's packaging ignores (.gitignore), so that build leftovers are never installed.
 JUNK = ("__pycache__", "*.egg-info", "build", "dist", ".venv", ".git", "style_output",
         "cluster_output", "*.mat", "*.pyc")
 # Columns and keys that hold wall time: losses.csv, frames.csv and a video's metrics.json.
 WALL_TIME = {"seconds", "flow_seconds", "seconds_per_frame", "flow_share"}
-# The loss curve's second panel is drawn against wall time; checkpoints and event files are
-# TensorFlow's binaries (event names hold the time and host): their names alone are compared.
+# The loss curve's second panel is drawn against wall time, and the MP4 is ffmpeg's encoding of
+# the frames compared: their names alone are compared, as are TensorFlow's binaries.
 NAMES_ONLY = ("loss_curve.png", "video.mp4")
 
 
@@ -62,8 +66,8 @@ class Run:
 
 
 def runs(inputs: Path) -> tuple[Run, ...]:
-    """The fixed set. Each is seeded and small: about a minute for all on 2 cores, but the
-    tiled level, which needs a picture wider than a tile's 80-pixel halo on both sides."""
+    """The fixed set, seeded and small (64x85, 2-20 steps): about 2 minutes on 2 cores. The
+    tiled level is larger, as a tile's window is its interior and an 80-pixel halo."""
     i = {name: str(inputs / name) for name in ("content.png", "style.png", "style2.png",
                                                "content_mask.png", "style_mask.png",
                                                "style2_mask.png", "clip", "batch")}
@@ -83,7 +87,7 @@ def runs(inputs: Path) -> tuple[Run, ...]:
                        "--style-mask", i["style_mask.png"], i["style2_mask.png"],
                        "--region-style", "red=1", "blue=2", "--iterations", "20", *seed)),
         Run("video", ("--video", i["clip"], "--optimizer", "lbfgs", "--iterations", "10",
-                      "--frame-iterations", "5", *seed)),
+                      "--frame-iterations", "5", "--frame-target", "0", *seed)),
         Run("batch", ("--content-dir", i["batch"], "--iterations", "10", *seed)),
     )
 
@@ -130,7 +134,8 @@ def install(tree: Path) -> tuple[Path, Path, str]:
                     ignore=lambda _, names: [n for n in names if ignored(n)])
     # Build isolation: the build needs setuptools>=68 (PEP 639 license), newer than the venv's.
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                           "--target", str(site), str(source)], capture_output=True, text=True)
+                           "--target", str(site), str(source)],
+                          check=False, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"pip could not install {tree}:\n{done.stderr[-3000:]}")
     (site / ".installed").write_text(f"{tree}\n")
@@ -159,12 +164,12 @@ runpy.run_path(script, run_name="__main__")
 """
 
 
-def run_env(site: Path, cache: Path, threads: int = 1) -> dict[str, str]:
+def run_env(site: Path, cache: Path, threads: int = THREADS) -> dict[str, str]:
     """The environment of a run: the install alone on PYTHONPATH, its own weights cache, and
-    one intra-op thread. TensorFlow's default pool (one thread per core) shards a reduction's
-    partial sums by thread count, so its results change with the cores a machine has; one
-    thread makes a set comparable with one made elsewhere (inter-op is 1 already:
-    style_transfer/runtime.py)."""
+    ``threads`` intra-op threads (0: TensorFlow's default, one per core; inter-op is 1 already,
+    style_transfer/runtime.py). At 2d37bb6 a set was bit-identical run to run, and with 1
+    thread as with 2, but 4 changed L-BFGS losses by 1e-7 and a video frame's pixel by 1: the
+    thread count is part of what a set is, so it is fixed, not taken from the machine."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTHON", "TF1CNN_", "TF_NUM_", "OMP_"))}
     pool = {"TF_NUM_INTRAOP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)} \
@@ -177,18 +182,26 @@ def boot(script: Path, args: Sequence[str], audit: Path, env: dict, log: Path,
          cwd: Path) -> int:
     """Run ``script`` through BOOT with its output in ``log``; its exit status."""
     with open(log, "w") as handle:
-        return subprocess.run([sys.executable, "-c", BOOT, str(script), str(audit), *args],
-                              env=env, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT).returncode
+        done = subprocess.run([sys.executable, "-c", BOOT, str(script), str(audit), *args],
+                              check=False, env=env, cwd=cwd, stdout=handle,
+                              stderr=subprocess.STDOUT)
+    return done.returncode
 
 
 def strays(audit: Path, site: Path) -> list[str]:
     """The tf1cnn modules a run loaded from anywhere but ``site``, as "name: path"."""
+    if not audit.exists():
+        return [f"no {audit.name}: the run died before its exit"]
     loaded = json.loads(audit.read_text())
     inside = str(site.resolve()) + os.sep
     return [f"{name}: {path}" for name, (file, paths) in sorted(loaded.items())
             for path in ([file] if file else []) + paths
             if not str(Path(path).resolve()).startswith(inside)] or \
         ([] if loaded else ["no tf1cnn module was loaded"])
+
+
+def tail(log: Path, lines: int = 15) -> str:
+    return "".join(log.read_text(errors="replace").splitlines(keepends=True)[-lines:])
 
 
 # -------------------------------------------------------------------------------- the inputs
@@ -249,7 +262,7 @@ def make_vgg(source: Path, env: dict) -> Path:
 
 # ------------------------------------------------------------------------------------ run
 
-def run_set(tree: Path, out: Path, vgg: Path | None = None, threads: int = 1,
+def run_set(tree: Path, out: Path, vgg: Path | None = None, threads: int = THREADS,
             say=print) -> dict:
     """Run the fixed set with ``tree``'s code into ``out``; the record also saved as
     ``out/run.json`` (its ``failed`` lists runs that did not exit 0 or loaded a stray module)."""
@@ -265,7 +278,8 @@ def run_set(tree: Path, out: Path, vgg: Path | None = None, threads: int = 1,
     logs.mkdir(parents=True, exist_ok=True)
     env = run_env(site, out / ".cache", threads)
     probe = logs / "probe.modules.json"
-    boot(source / ENTRY, ["--help"], probe, env, logs / "probe.log", out)
+    if boot(source / ENTRY, ["--help"], probe, env, logs / "probe.log", out):
+        raise SystemExit(f"{ENTRY} --help failed:\n{tail(logs / 'probe.log')}")
     if strays(probe, site):
         raise SystemExit("tf1cnn is not imported from the install alone:\n  "
                          + "\n  ".join(strays(probe, site)))
@@ -273,7 +287,7 @@ def run_set(tree: Path, out: Path, vgg: Path | None = None, threads: int = 1,
     say(f"{tree} (key {key}): tf1cnn from {loaded['tf1cnn'][1]}")
     make_inputs(ROOT / "inputs", source, env)
     vgg = vgg or make_vgg(source, env)
-    record = {"tree": str(tree), "key": key, "site": str(site), "vgg": str(vgg),
+    record = {"tree": str(tree), "key": key, "out": str(out), "site": str(site), "vgg": str(vgg),
               "threads": threads, "python": sys.executable, "runs": {}, "failed": []}
     for run in runs(ROOT / "inputs"):
         args = command(run, ROOT / "inputs", vgg, out)
@@ -287,6 +301,8 @@ def run_set(tree: Path, out: Path, vgg: Path | None = None, threads: int = 1,
         if status or bad:
             record["failed"].append(run.name)
         say(f"{run.name}: exit {status} in {seconds:.1f}s" + (f"; stray: {bad}" if bad else ""))
+        if status:
+            say(tail(logs / f"{run.name}.log"))
     record["seconds"] = round(time.perf_counter() - started, 1)
     (out / "run.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
@@ -348,7 +364,7 @@ def compare_json(a, b, where: str = "") -> Iterator[str]:
 def compare_csv(a: Path, b: Path) -> Iterator[str]:
     """Where two CSV files differ, cell by cell, wall-time columns left out."""
     rows = [list(csv.reader(path.open(newline=""))) for path in (a, b)]
-    if not rows[0] or rows[0][0] != rows[1][0]:
+    if not rows[0] or not rows[1] or rows[0][0] != rows[1][0]:
         yield f"columns differ: {rows[0][:1]} vs {rows[1][:1]}"
         return
     header = rows[0][0]
@@ -369,10 +385,10 @@ def compare_png(a: Path, b: Path) -> Iterator[str]:
         yield f"{np.count_nonzero(gap)} of {gap.size} values differ, by up to {gap.max()}"
 
 
-def normalised(value, root: Path):
+def normalised(value, root: str):
     """A JSON value with the set's folder written as <out>, so that output paths compare."""
     if isinstance(value, str):
-        return value.replace(str(root), "<out>")
+        return value.replace(root, "<out>")
     if isinstance(value, dict):
         return {k: normalised(v, root) for k, v in value.items()}
     if isinstance(value, list):
@@ -380,7 +396,7 @@ def normalised(value, root: Path):
     return value
 
 
-def compare_file(a: Path, b: Path, roots: tuple[Path, Path]) -> Iterator[str]:
+def compare_file(a: Path, b: Path, roots: tuple[str, str]) -> Iterator[str]:
     if a.suffix == ".png":
         yield from compare_png(a, b)
     elif a.suffix == ".csv":
@@ -391,18 +407,40 @@ def compare_file(a: Path, b: Path, roots: tuple[Path, Path]) -> Iterator[str]:
 
 
 def compared(name: str) -> bool:
-    """Whether a file's contents are compared (else only its name)."""
-    parts = Path(name).parts
-    return Path(name).suffix in (".png", ".csv", ".json") and parts[-1] not in NAMES_ONLY \
-        and not {"checkpoints", "summaries"} & set(parts)
+    """Whether a file's contents are compared (else only its name): the pictures, tables and
+    JSON (a checkpoint folder's ended.json too), not TensorFlow's binaries."""
+    return Path(name).suffix in (".png", ".csv", ".json") and Path(name).name not in NAMES_ONLY
+
+
+def saved_record(root: Path) -> dict | None:
+    """A set's run.json, None when it has none."""
+    path = root / "run.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def record_notes(records: Sequence[dict | None]) -> Iterator[str]:
+    """What the sets' run.json say against comparing them: failed runs, other thread counts."""
+    for label, record in zip("AB", records):
+        if record is None:
+            yield f"{label} has no run.json"
+        elif record["failed"]:
+            yield f"runs that failed in {label}: {', '.join(record['failed'])}"
+    if None not in records and records[0]["threads"] != records[1]["threads"]:
+        yield (f"intra-op threads {records[0]['threads']} vs {records[1]['threads']}: results "
+               f"may differ by that alone")
 
 
 def compare(a: Path, b: Path) -> list[Item]:
     """Every run folder of set ``a`` against ``b``: its file names, then each file compared."""
     a, b = a.resolve(), b.resolve()
+    records = [saved_record(root) for root in (a, b)]
+    items = [Item("run.json (threads, failed runs)", tuple(record_notes(records)))]
+    # The folder a set was made in, which its config.json files name, even if moved since.
+    roots = tuple(r["out"] if r and "out" in r else str(root) for r, root in zip(records, (a, b)))
     folders = [sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0] != ".")
                for root in (a, b)]
-    items = []
+    if not folders[0] and not folders[1]:
+        items.append(Item("run folders", ("neither set has any",)))
     for name in sorted(set(folders[0]) | set(folders[1])):
         if name not in folders[0] or name not in folders[1]:
             items.append(Item(name, (f"only in {'A' if name in folders[0] else 'B'}",)))
@@ -414,7 +452,7 @@ def compare(a: Path, b: Path) -> list[Item]:
                           tuple(f"only in B: {n}" for n in new)))
         for file in sorted(set(names[0]) & set(names[1])):
             if compared(file):
-                notes = compare_file(a / name / file, b / name / file, (a, b))
+                notes = compare_file(a / name / file, b / name / file, roots)
                 items.append(Item(f"{name}/{file}", tuple(notes)))
     return items
 
@@ -438,14 +476,14 @@ def archive(commit: str, repo: Path) -> Path:
     """``git archive`` of ``commit`` unpacked under ROOT/commits (the worktree is not touched)."""
     sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", commit + "^{commit}"],
                          capture_output=True, text=True, check=True).stdout.strip()
-    folder = ROOT / "commits" / sha
-    if not (folder / ".complete").exists():
+    folder, done = ROOT / "commits" / sha, ROOT / "commits" / f"{sha}.complete"
+    if not done.exists():  # the mark lies beside the tree: it would change the tree's key
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         tar = subprocess.run(["git", "-C", str(repo), "archive", sha], capture_output=True,
                              check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(folder)], input=tar, check=True)
-        (folder / ".complete").write_text(sha + "\n")
+        done.write_text(sha + "\n")
     return folder
 
 
@@ -454,11 +492,12 @@ def baseline(tree: Path, out: Path, vgg: Path | None, say=print) -> dict:
     saved = out / "run.json"
     if saved.exists():
         record = json.loads(saved.read_text())
-        if record["key"] == tree_key(tree) and not record["failed"]:
+        if record["key"] == tree_key(tree) and record["threads"] == THREADS \
+                and not record["failed"]:
             say(f"reusing the baseline {out} (key {record['key']})")
             return record
         raise SystemExit(f"{out} holds a set of another tree or with failed runs; move it away")
-    return run_set(tree, out, vgg, say)
+    return run_set(tree, out, vgg, say=say)
 
 
 def both(commit: str, new_tree: Path, out: Path, vgg: Path | None, summary: Path,
@@ -467,7 +506,7 @@ def both(commit: str, new_tree: Path, out: Path, vgg: Path | None, summary: Path
     old = baseline(old_tree, out / "old", vgg, say)
     if (out / "new" / "run.json").exists():  # this tool's own earlier set
         shutil.rmtree(out / "new")
-    new = run_set(new_tree, out / "new", Path(old["vgg"]), say)
+    new = run_set(new_tree, out / "new", Path(old["vgg"]), say=say)
     lines = []
     same, differ = report(compare(out / "old", out / "new"), say=lambda line: (
         say(line), lines.append(line)))
@@ -491,7 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     one.add_argument("--tree", type=Path, required=True, help="source tree (pyproject.toml)")
     one.add_argument("--out", type=Path, required=True, help="folder for the run folders")
     one.add_argument("--vgg", type=Path, help=f"VGG .mat (default: built in {ROOT}/vgg)")
-    one.add_argument("--threads", type=int, default=1,
+    one.add_argument("--threads", type=int, default=THREADS,
                      help="TensorFlow's intra-op threads; 0: its default, one per core")
     two = commands.add_parser("compare", help="compare two sets; exit 0 only if identical")
     two.add_argument("a", type=Path)

@@ -121,10 +121,11 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     loss, style loss), a row per step."""
     from tf1cnn.common import images
     from tf1cnn.style_transfer.config import StyleConfig
-    from tf1cnn.style_transfer.control import controls
+    from tf1cnn.style_transfer.control import controls, inputs
     from tf1cnn.style_transfer.network import matconvnet, vgg
     from tf1cnn.style_transfer.objective import memory
     from tf1cnn.style_transfer.optimise import engine
+    from tf1cnn.style_transfer.optimise.records import Progress
     from tf1cnn.style_transfer.shell import cli
     from tf1cnn.style_transfer.shell.rundir import RunDir
 
@@ -152,10 +153,10 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         out = RunDir(tmp)
         folders = [out.level(c.height, c.width) for c in config.levels()[:-1]] + [out]
         start = controls.start_picture(config.init, content, [style], None)
-        run = style_engine.run(content, [style], folders, start)
+        run = style_engine.run(inputs.prepare(config, content, [style], start), folders)
         with contextlib.closing(run.records(schedule=lambda step, iterations: True)) as records:
             for record in records:
-                if not isinstance(record, engine.Progress):
+                if not isinstance(record, Progress):
                     continue
                 images.write_png(folders[record.level].step_image(record.step), record.image)
                 if record.level == record.levels - 1:

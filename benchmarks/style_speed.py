@@ -23,7 +23,9 @@ disturbed.
 Both workers use the engine's own ``runtime.session_config()``. Like the CLI it sets
 ``TF_ENABLE_ONEDNN_OPTS=1`` unless the environment has it; ``=0`` gives TensorFlow's default
 on CPUs without AVX-512 (Eigen kernels, whose 4096^3 matmul reaches about half of oneDNN's
-there). Prints a table, then one JSON line.
+there). Prints a table, then one JSON line, and writes the same figures to ``--json``
+(``benchmarks/style_speed.json``, from which ``render_docs.py`` makes the table in docs/speed.md;
+``--label`` names the code measured, for a run of an older commit from a worktree).
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ import time
 from typing import Any, Sequence
 
 import machine
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 OUTPUTS = ("relu4_2", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -56,6 +60,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--matmul-n", type=int, default=4096)
     parser.add_argument("--matmul-runs", type=int, default=5)
+    parser.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "style_speed.json"),
+                        help="where to write the figures")
+    parser.add_argument("--label", default="engine", help="the code measured, for the table")
     parser.add_argument("--worker", choices=("style", "matmul"), help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -83,6 +90,7 @@ def style_worker(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
 
     from tf1cnn.style_transfer.config import StyleConfig
+    from tf1cnn.style_transfer.control import inputs
     from tf1cnn.style_transfer.network import vgg, weights
     from tf1cnn.style_transfer.objective import memory
     from tf1cnn.style_transfer.optimise import engine
@@ -96,7 +104,7 @@ def style_worker(args: argparse.Namespace) -> dict[str, Any]:
     content, style = (rng.uniform(0, 255, (height, width, 3)).astype(np.float32) for _ in "cs")
     blocks = []
     with tempfile.TemporaryDirectory() as tmp, engine.Engine(layers, config) as style_engine:
-        run = style_engine.run(content, [style], [RunDir(tmp)])
+        run = style_engine.run(inputs.prepare(config, content, [style]), [RunDir(tmp)])
         with contextlib.closing(run.records()) as records:
             next(records)  # the LevelStart: the targets and the start image are loaded
             step = run.adam_step  # raises if that was not an Adam level starting
@@ -182,8 +190,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                f"{r['load_peak_mb']:.0f}", f"{r['estimate_mb']:.0f}",
                f"{r['peak_mb'] / r['estimate_mb']:.2f}", f"{r['other_cores']:.2f}")
         print("".join(f"{c:>11}" for c in row))
-    print(json.dumps({"vgg": vgg_path, "steps": args.steps, "repeats": args.repeats,
-                      "matmul": matmuls, "sizes": results}))
+    stored = {"commit": machine.head_commit(), "cpu": machine.cpu_name(), "code": args.label,
+              "vgg": vgg_path, "steps": args.steps, "repeats": args.repeats,
+              "matmul": matmuls, "sizes": results}
+    print(json.dumps(stored))
+    with open(args.json, "w") as handle:
+        json.dump(stored, handle, indent=1)
     return 0
 
 

@@ -53,9 +53,10 @@ import machine
 import numpy as np
 
 from tf1cnn.common import images, samples
-from tf1cnn.style_transfer.config import StyleConfig
+from tf1cnn.style_transfer.config import FRAME_TARGET, StyleConfig
 from tf1cnn.style_transfer.network import weights
-from tf1cnn.style_transfer.optimise import engine
+from tf1cnn.style_transfer.optimise import engine, stopping
+from tf1cnn.style_transfer.optimise.records import Progress
 from tf1cnn.style_transfer.tools import sample_clip
 from tf1cnn.style_transfer.video import flow
 from tf1cnn.style_transfer.video import frames as video
@@ -77,7 +78,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--freed-style-weight", type=float, nargs="+",
                         default=[StyleConfig.freed_style_weight])
     parser.add_argument("--frame-target", type=float, nargs="+",
-                        default=[StyleConfig.frame_target])
+                        default=[FRAME_TARGET])
     parser.add_argument("--static", action="store_true", help="a clip that holds still")
     parser.add_argument("--json", default="benchmarks/video_quality.json")
     parser.add_argument("--pictures", default="docs/images/video_frames.jpg")
@@ -92,13 +93,13 @@ def run(layers, config: StyleConfig, clip: sample_clip.SyntheticClip, style: np.
     source = open_clip(config.video)
     meter = machine.Meter()
     frames, written, curve = [], [], []
-    with engine.Engine(layers, config) as style_engine:
+    with engine.Engine(layers, config, terms=video.terms) as style_engine:
         runner = video.ClipRun(style_engine, config, source, [style])
         for record in runner.records(source.first, None, False, lambda step, total: True):
             if isinstance(record, video.FrameStart):
                 curve = []
-            elif isinstance(record, engine.Progress) and record.level == record.levels - 1:
-                curve.append(engine.content_style(record.losses, config))
+            elif isinstance(record, Progress) and record.level == record.levels - 1:
+                curve.append(stopping.content_style(record.losses, config))
             elif isinstance(record, video.FrameEnd):
                 written.append(record.image)
                 frames.append({"frame": record.number, "seconds": record.seconds,

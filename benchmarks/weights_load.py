@@ -39,6 +39,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--vgg", help="MatConvNet VGG19 .mat; default: a cached random one")
     parser.add_argument("--cache", default=machine.CACHE)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", default=os.path.join(machine.ROOT, "benchmarks",
+                                                       "weights_load.json"),
+                        help="where to write the figures")
     parser.add_argument("--worker", choices=("mat", "load"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -95,8 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, row in summary.items():
         print(f"{name:>12}{row['median_s']:>10.3f}{row['import_s']:>10.2f}  "
               f"{', '.join(f'{s:.3f}' for s in row['runs_s'])}")
-    print(json.dumps({"file_bytes": os.path.getsize(path), "cache_bytes": cache_bytes,
-                      "loadavg": [load_before, load_after], **summary}))
+    stored = {"commit": machine.head_commit(), "file_bytes": os.path.getsize(path),
+              "cache_bytes": cache_bytes, "loadavg": [load_before, load_after], **summary}
+    print(json.dumps(stored))
+    with open(args.json, "w") as handle:
+        json.dump(stored, handle, indent=1)
     return 0
 
 

@@ -26,20 +26,41 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 def read_rgb(path: str | os.PathLike, role: str = "image") -> np.ndarray:
     """Return the image at ``path`` as float32 [height, width, 3] in [0, 255]."""
     path = os.fspath(path)
+    return to_rgb(_read(path, role, _decode), f"{role} image {path}")
+
+
+def read_shape(path: str | os.PathLike, role: str = "image") -> tuple[int, int]:
+    """(height, width) of the image at ``path``, from its header: the checks of ``read_rgb``
+    that need no pixels, with its messages, for a batch checked before it is read."""
+    path = os.fspath(path)
+    shape = _read(path, role, lambda found: iio.improps(found, index=0).shape)
+    if len(shape) not in (2, 3) or 0 in shape[:2]:
+        raise UsageError(f"{role} image {path}: expected a 2-D grey or colour image, found "
+                         f"array shape {shape}")
+    return int(shape[0]), int(shape[1])
+
+
+def _decode(path: str) -> np.ndarray:
+    pixels = iio.imread(path, index=0)
+    if pixels.ndim == 3 and pixels.shape[2] == 4 and iio.immeta(path).get("mode") == "CMYK":
+        pixels = iio.imread(path, index=0, mode="RGB")
+    return pixels
+
+
+def _read(path: str, role: str, read):
+    """``read(path)``, with a one-line UsageError naming ``role`` for a missing, unreadable or
+    non-image file."""
     if not os.path.exists(path):
         raise UsageError(f"{role} image not found: {path}")
     if os.path.isdir(path):
         raise UsageError(f"{role} image is a directory, not a file: {path}")
     try:
-        pixels = iio.imread(path, index=0)
-        if pixels.ndim == 3 and pixels.shape[2] == 4 and iio.immeta(path).get("mode") == "CMYK":
-            pixels = iio.imread(path, index=0, mode="RGB")
+        return read(path)
     except PermissionError:
         raise UsageError(f"cannot read {role} image {path}: permission denied") from None
     except Exception as exc:  # imageio raises many types for non-images
         raise UsageError(f"cannot read {role} image {path}: not a readable image file "
                          f"({type(exc).__name__})") from None
-    return to_rgb(pixels, f"{role} image {path}")
 
 
 def to_rgb(pixels: np.ndarray, what: str = "image") -> np.ndarray:

@@ -33,16 +33,21 @@ from .errors import OutputError, UsageError
 
 
 def option(default, help: str, **metadata) -> dataclasses.Field:
-    """A dataclass field with ``default`` whose command-line option says ``help``."""
+    """A dataclass field with ``default`` whose command-line option says ``help``. Metadata
+    keys other than ``choices``, ``metavar`` and ``type`` are the config's own (bounds, say)
+    and pass to no parser."""
     return dataclasses.field(default=default, metadata={"help": help, **metadata})
 
 
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Show defaults, except the None or () of options whose help says what omitting them does,
-    and the False of flags."""
+    and the False of flags (options that take no value: ``nargs`` 0).
+
+    It overrides the hook in which its base class adds the defaults: should argparse rename that
+    hook, --help still works and merely shows these defaults as well."""
 
     def _get_help_string(self, action):
-        if action.default in (None, ()) or isinstance(action, argparse._StoreTrueAction):
+        if action.default in (None, ()) or action.nargs == 0:
             return action.help
         return super()._get_help_string(action)
 

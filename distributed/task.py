@@ -217,15 +217,7 @@ def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
         with tf.Graph().as_default():
             g = _build(cluster, task, config)
             feed = {g.inputs: x, g.labels: y}
-            if task.is_chief:
-                rejoin = ps_holds_values(server.target, sess_config, g.uninitialized)
-            else:
-                rejoin = False
-                wait_until_ready(server.target, sess_config, config.timeout, g.uninitialized)
-            session = v1.train.MonitoredTrainingSession(
-                master=server.target, is_chief=task.is_chief, config=sess_config,
-                hooks=g.hooks, **_checkpointing(config, rejoin), stop_grace_period_secs=1,
-                max_wait_secs=config.timeout, log_step_count_steps=0)
+            session = _monitored_session(server.target, sess_config, task, config, g)
             started = time.monotonic()
             local_steps, first, step, value, logged = 0, None, None, float("nan"), None
             interrupted = False
@@ -259,6 +251,21 @@ def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
     return WorkerResult(index, local_steps, -1 if first is None else int(first),
                         -1 if step is None else int(step), float(value), final, seconds,
                         interrupted)
+
+
+def _monitored_session(target: str, sess_config, task: Task, config: TrainConfig,
+                       g: TrainGraph) -> v1.train.MonitoredTrainingSession:
+    """The training session, once the ps is ready for this worker: the chief checks whether it
+    rejoins a ps that already holds values; the others wait until the chief has initialised."""
+    if task.is_chief:
+        rejoin = ps_holds_values(target, sess_config, g.uninitialized)
+    else:
+        rejoin = False
+        wait_until_ready(target, sess_config, config.timeout, g.uninitialized)
+    return v1.train.MonitoredTrainingSession(
+        master=target, is_chief=task.is_chief, config=sess_config,
+        hooks=g.hooks, **_checkpointing(config, rejoin), stop_grace_period_secs=1,
+        max_wait_secs=config.timeout, log_step_count_steps=0)
 
 
 @contextlib.contextmanager

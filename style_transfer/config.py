@@ -3,7 +3,18 @@
 ``StyleConfig`` is frozen: derive a variant with ``dataclasses.replace``. ``check`` rejects
 impossible values with a one-line message before anything expensive happens, and
 ``run_settings`` lists the fields that define a run, so that a rerun resumes only a run that
-used the same ones. Each field's metadata holds its command-line help (see ``options``).
+used the same ones. Each field's metadata holds its command-line help (see ``options``) and
+what the rest of this module derives from it, so that a plain new option is one field:
+
+* ``bound``: the values ``check`` refuses, one of ``REFUSES``' keys (the words of its message);
+  ``choices``, the values it accepts;
+* ``defines_run=False``: a field that ``run_settings`` leaves out (a path, whose file's hash
+  the caller adds, or a setting a rerun may change and still resume); ``video=True``: a video's
+  setting, left out of a still image's run;
+* ``old``: the value that a run saved before the field existed resumes with, or a function of
+  that run's settings giving it (``complete_settings``);
+* ``new``: a field that a resumed run keeps unless the command line gives it (its default
+  None stands for "not given"); a new run takes this value (``settled``).
 """
 from __future__ import annotations
 
@@ -21,8 +32,13 @@ INITS = ("noise", "content", "style", "style-colours")  # or the path of an imag
 COLOUR_CONTROLS = ("none", "luminance", "match")
 COLOUR_MATCHES = ("cholesky", "eigen")
 FRAME_INITS = ("warped", "init")
-CHOICES = {"pooling": POOLING, "optimizer": OPTIMIZERS, "colour_control": COLOUR_CONTROLS,
-           "colour_match": COLOUR_MATCHES, "frame_init": FRAME_INITS}
+# A field's bound: the words of its message, and the test of a value it refuses.
+AT_LEAST_1, POSITIVE = "must be at least 1", "must be positive"
+NOT_NEGATIVE, FRACTION = "must not be negative", "must be within [0, 1]"
+REFUSES = {AT_LEAST_1: lambda value: value < 1, POSITIVE: lambda value: not value > 0,
+           NOT_NEGATIVE: lambda value: not value >= 0,
+           FRACTION: lambda value: not 0.0 <= value <= 1.0}
+FRAME_TARGET = 0.85  # a new clip's: chosen by benchmarks/video_quality.py, see docs/video.md
 UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}  # --max-memory's
 MIN_LEVEL_SIDE = 8  # the coarsest coarse-to-fine level; relu5_1 then still has a pixel
 # --fast: values chosen by measurement (benchmarks/style_quality.py --sweep; its JSON keeps the
@@ -35,62 +51,75 @@ FAST = {"optimizer": "lbfgs", "scales": 2, "init": "content", "coarse_iterations
 @dataclasses.dataclass(frozen=True)
 class StyleConfig:
     content: str | None = option(None, "content image; if omitted, the bundled photograph",
-                                 metavar="PATH")
+                                 metavar="PATH", defines_run=False)
     content_dir: str | None = option(
         None, "batch mode: stylise every image in this folder (png, jpg, ...), each into its own "
               "subfolder of --output-dir named after it, loading the network once",
-        metavar="PATH")
+        metavar="PATH", defines_run=False)
     style: tuple[str, ...] = option(
         (), "one or more style images; if omitted, the bundled painting-like pattern",
-        metavar="PATH")
+        metavar="PATH", defines_run=False)
     style_blend_weights: tuple[float, ...] = option(
         (), "one weight per style image, normalised to sum to 1; if omitted, every style weighs "
             "the same")
     style_scale: float = option(
-        1.0, "size of the style images relative to the result (2 = twice as large)")
+        1.0, "size of the style images relative to the result (2 = twice as large)",
+        bound=POSITIVE)
     output_dir: str = option("style_output",
-                             "folder for images, checkpoints, summaries and config.json")
+                             "folder for images, checkpoints, summaries and config.json",
+                             defines_run=False)
     vgg: str | None = option(
         None, "local MatConvNet VGG .mat or Keras .h5 file, or keras-vgg19 (Keras' ImageNet "
               "weights, downloaded once); if omitted, MatConvNet's VGG19 is downloaded once",
-        metavar="PATH")
+        metavar="PATH", defines_run=False)
     height: int = option(
-        250, "height of the result; content and style are centre-cropped and resized to it")
-    width: int = option(333, "width of the result")
+        250, "height of the result; content and style are centre-cropped and resized to it",
+        bound=AT_LEAST_1)
+    width: int = option(333, "width of the result", bound=AT_LEAST_1)
     iterations: int = option(
         300, "optimisation steps at the full size (L-BFGS: iterations); a rerun with more steps "
-             "extends a finished run")
+             "extends a finished run", bound=AT_LEAST_1, defines_run=False)
     optimizer: str = option(
         "adam", "adam (as the tutorial) or lbfgs (SciPy's L-BFGS-B, within pixel bounds)",
         choices=OPTIMIZERS)
-    learning_rate: float = option(2.0, "Adam learning rate")
+    learning_rate: float = option(2.0, "Adam learning rate", bound=POSITIVE)
     lbfgs_corrections: int = option(  # SciPy's default
-        10, "L-BFGS: curvature pairs kept (memory: 16 bytes per pixel value and pair)")
+        10, "L-BFGS: curvature pairs kept (memory: 16 bytes per pixel value and pair)",
+        bound=AT_LEAST_1)
     max_memory: str = option(
         "", "memory for the optimisation beyond the TensorFlow runtime and weights (binary "
             "units: 6G, 6GiB, 512M); a level that does not fit is evaluated exactly in tiles. "
-            "Default: what the machine has free, less the runtime and 1 GiB", metavar="SIZE")
+            "Default: what the machine has free, less the runtime and 1 GiB", metavar="SIZE",
+        defines_run=False)
     tolerance: float = option(
         0.0, "the full size stops when the relative change of the loss over the last "
-             "--tolerance-steps steps falls to this (adam and lbfgs); 0 never stops early")
+             "--tolerance-steps steps falls to this (adam and lbfgs); 0 never stops early",
+        bound=NOT_NEGATIVE)
     tolerance_steps: int = option(
         1, "the steps over which --tolerance and --coarse-tolerance measure the loss's change "
-           "(more than 1 smooths out a single slow step)")
+           "(more than 1 smooths out a single slow step)", bound=AT_LEAST_1, old=1)
     scales: int = option(
-        1, "coarse-to-fine: optimise first at 1/2^(N-1) of the size, then at each doubling")
+        1, "coarse-to-fine: optimise first at 1/2^(N-1) of the size, then at each doubling",
+        bound=AT_LEAST_1)
     coarse_iterations: int = option(
-        100, "steps at most at each coarse-to-fine level below the full size")
+        100, "steps at most at each coarse-to-fine level below the full size",
+        bound=AT_LEAST_1)
     coarse_tolerance: float = option(
         0.0, "a coarse-to-fine level below the full size stops when the relative change of the "
-             "loss over the last --tolerance-steps steps falls to this; 0 never stops early")
+             "loss over the last --tolerance-steps steps falls to this; 0 never stops early",
+        bound=NOT_NEGATIVE,
+        old=lambda saved: saved.get("tolerance", 0.0))  # which then stopped every level
     coarse_evaluations: int = option(
         0, "a coarse-to-fine level below the full size stops once it has used this many "
-           "loss-and-gradient evaluations (an Adam step is one); 0: no budget")
-    content_weight: float = option(0.01, "weight of the content loss in the total")
-    style_weight: float = option(1.0, "weight of the style loss in the total")
+           "loss-and-gradient evaluations (an Adam step is one); 0: no budget",
+        bound=NOT_NEGATIVE, old=0)
+    content_weight: float = option(0.01, "weight of the content loss in the total",
+                                   bound=NOT_NEGATIVE)
+    style_weight: float = option(1.0, "weight of the style loss in the total",
+                                 bound=NOT_NEGATIVE)
     tv_weight: float = option(  # off in the tutorial
         0.0, "weight of the total-variation loss (mean squared difference of neighbouring "
-             "pixels), which smooths the result")
+             "pixels), which smooths the result", bound=NOT_NEGATIVE)
     content_layer: str = option(
         "relu4_2", "layer whose features define the content (reluX_Y is after the ReLU)")
     style_layers: tuple[str, ...] = option(
@@ -102,8 +131,10 @@ class StyleConfig:
                  "content, style (the first style image), style-colours (the content given the "
                  "first style image's colour mean and covariance) or the path of an image file")
     noise_ratio: float = option(
-        0.6, "share of uniform noise in the initial image; the rest is the content")
-    noise_range: float = option(20.0, "the initial noise is uniform in (-range, range)")
+        0.6, "share of uniform noise in the initial image; the rest is the content",
+        bound=FRACTION)
+    noise_range: float = option(20.0, "the initial noise is uniform in (-range, range)",
+                                bound=POSITIVE)
     mean_pixel: tuple[float, ...] = option(  # the ImageNet RGB mean
         (123.68, 116.779, 103.939), "RGB mean subtracted before the network and added back after")
     pooling: str = option(
@@ -111,10 +142,11 @@ class StyleConfig:
         choices=POOLING)
     seed: int | None = option(
         None, "seed of the initial noise, for reproducible runs; if omitted, a fresh draw")
-    checkpoint_every: int = option(20, "steps between checkpoints")
+    checkpoint_every: int = option(20, "steps between checkpoints", bound=AT_LEAST_1,
+                                   defines_run=False)
     preserve_colors: bool = option(
         False, "keep the content's colours: the result's luminance (Y) with the content's "
-               "chroma (Cb, Cr), applied after the optimisation")
+               "chroma (Cb, Cr), applied after the optimisation", defines_run=False)
     colour_control: str = option(  # Gatys et al. 2017; none is the tutorial's
         "none", "luminance: optimise the luminance only (the style's matched to the content's "
                 "mean and spread) and keep the content's chroma; match: give the style images "
@@ -125,79 +157,78 @@ class StyleConfig:
                     "eigen (A = Sc^1/2 Ss^-1/2)", choices=COLOUR_MATCHES)
     content_mask: str | None = option(
         None, "spatial control: an image of the content's shape painted in flat colours, one "
-              "per region; each colour needs a --region-style", metavar="PATH")
+              "per region; each colour needs a --region-style", metavar="PATH",
+        defines_run=False)
     style_mask: tuple[str, ...] = option(
         (), "one mask per style image, painted in the same colours: a region's style comes "
             "from the matching region of its style image (if omitted, the whole image)",
-        metavar="PATH")
+        metavar="PATH", defines_run=False)
     region_style: tuple[str, ...] = option(
         (), "COLOUR=STYLE for each colour of --content-mask: STYLE is a --style path, its "
             "number (1 = the first) or none; COLOUR is #rrggbb, rrggbb or a name such as red",
         metavar="COLOUR=STYLE")
     mask_tolerance: float = option(
-        40.0, "a mask pixel belongs to the nearest listed colour within this RGB distance")
+        40.0, "a mask pixel belongs to the nearest listed colour within this RGB distance, or "
+              "is split between two painted near it when it lies that close to their blend",
+        bound=NOT_NEGATIVE)
     mask_blend: float = option(
-        4.0, "pixels over which a region boundary fades from one style to the next; 0: hard")
+        4.0, "pixels over which a region boundary fades from one style to the next; 0: hard",
+        bound=NOT_NEGATIVE)
     coarse_style: tuple[str, ...] = option(
         (), "scale control with --scales: style images for the coarse levels, one per --style "
-            "(the full size keeps --style)", metavar="PATH")
+            "(the full size keeps --style)", metavar="PATH", defines_run=False)
 
     video: str | None = option(
         None, "stylise a video file (read by ffmpeg) or a folder of frames (in name order), "
               "frame by frame and temporally consistent, into --output-dir: frames/, "
-              "frames.csv and video.mp4; needs the video extra: pip install 'tf1cnn[video]'",
-        metavar="PATH")
-    first_frame: int = option(1, "video: the first frame to stylise (1 = the clip's first)")
+              "frames.csv and video.mp4; needs the video extra: pip install '.[video]' in "
+              "the clone of tf1cnn",
+        metavar="PATH", defines_run=False, video=True)
+    first_frame: int = option(1, "video: the first frame to stylise (1 = the clip's first)",
+                              bound=AT_LEAST_1, video=True)
     last_frame: int = option(
         0, "video: the last frame to stylise; 0: the clip's last (a rerun with a later last "
-           "frame extends a finished run)")
+           "frame extends a finished run)", bound=NOT_NEGATIVE, defines_run=False, video=True)
     fps: float = option(
         0.0, "video: the frame rate of video.mp4; 0: the input video's own, or 24 for a folder "
-             "of frames")
-    # Not in the tutorial (Ruder et al. 2016); chosen by benchmarks/video_quality.py on real
-    # features: 2 held the warping error to 0.17 of independent frames' and each warm frame
-    # reached an independent frame's loss within 13 of 50 L-BFGS steps; 5 and 10 held it a
-    # little better (0.16, 0.15) but took 17 and more steps.
+             "of frames", bound=NOT_NEGATIVE, defines_run=False, video=True)
+    # Not in the tutorial (Ruder et al. 2016); chosen by benchmarks/video_quality.py, see
+    # docs/video.md.
     temporal_weight: float = option(
         2.0, "video: weight of the temporal loss, the mean squared difference from the previous "
-             "result warped by the optical flow, where the flow is consistent")
+             "result warped by the optical flow, where the flow is consistent",
+        bound=NOT_NEGATIVE, video=True)
     freed_style_weight: float = option(
         1.0, "video: weight, as a share of --style-weight, of a second style loss taken on the "
              "pixels the consistency mask frees alone (new picture at an edge, background a "
              "moving object uncovers): the whole frame's style loss hardly pulls on them once "
-             "the carried pixels match the style; 0: off")
+             "the carried pixels match the style; 0: off", bound=NOT_NEGATIVE, video=True,
+        old=0.0)  # a clip saved before it had no freed pixels' style
     frame_iterations: int = option(
         0, "video: optimisation steps for each frame after the first (L-BFGS: iterations); "
-           "0: as --iterations")
-    frame_target: float = option(
-        0.0, "video: a frame after the first stops once its content+style loss is at most this "
-             "many times the first frame's final one, so that the clip keeps the first frame's "
-             "look instead of optimising further frame after frame; 0: every frame runs "
-             "--frame-iterations")
+           "0: as --iterations", bound=NOT_NEGATIVE, defines_run=False, video=True)
+    frame_target: float | None = option(
+        None, "video: a frame after the first stops once its content+style loss is at most "
+              "this many times the first frame's final one, so that the clip keeps the first "
+              "frame's look instead of optimising further frame after frame; 0: every frame "
+              f"runs --frame-iterations. If omitted, {FRAME_TARGET} for a new clip (the "
+              "measurements' recommendation, see docs/video.md), and a resumed clip keeps its "
+              "own", bound=NOT_NEGATIVE, defines_run=False, video=True, new=FRAME_TARGET,
+        old=0.0)
     frame_init: str = option(
         "warped", "video: warped (each frame after the first starts from the previous result "
                   "warped by the optical flow, at the full size only) or init (every frame "
-                  "starts from --init: frames stylised independently)", choices=FRAME_INITS)
+                  "starts from --init: frames stylised independently)", choices=FRAME_INITS,
+        video=True)
 
     def check(self) -> None:
-        """Raise UsageError on a value no run could use."""
-        for name in ("height", "width", "iterations", "checkpoint_every", "scales",
-                     "coarse_iterations", "lbfgs_corrections", "tolerance_steps"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, "
-                                 f"got {getattr(self, name)}")
-        for name in ("learning_rate", "noise_range", "style_scale"):
-            if not getattr(self, name) > 0:
-                raise UsageError(f"--{name.replace('_', '-')} must be positive, "
-                                 f"got {getattr(self, name)}")
-        for name in ("content_weight", "style_weight", "tv_weight", "tolerance",
-                     "coarse_tolerance", "coarse_evaluations", "temporal_weight",
-                     "freed_style_weight", "frame_iterations", "frame_target", "last_frame", "fps"):
-            if not getattr(self, name) >= 0:
-                raise UsageError(f"--{name.replace('_', '-')} must not be negative, "
-                                 f"got {getattr(self, name)}")
-        if not 0.0 <= self.noise_ratio <= 1.0:
-            raise UsageError(f"--noise-ratio must be within [0, 1], got {self.noise_ratio}")
+        """Raise UsageError on a value no run could use: each field's ``bound``, in field
+        order, then the rules that involve several fields or a parse."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if "bound" in f.metadata and value is not None and REFUSES[f.metadata["bound"]](value):
+                raise UsageError(f"--{f.name.replace('_', '-')} {f.metadata['bound']}, "
+                                 f"got {value}")
         if not self.style_layers:
             raise UsageError("--style-layers needs at least one layer")
         if len(self.style_layer_weights) != len(self.style_layers):
@@ -205,7 +236,7 @@ class StyleConfig:
                              f"for {len(self.style_layers)} style layers")
         if len(self.mean_pixel) != 3:
             raise UsageError(f"--mean-pixel needs 3 values (R G B), got {len(self.mean_pixel)}")
-        for name, choices in CHOICES.items():
+        for name, choices in CHOICES.items():  # derived below the class
             if getattr(self, name) not in choices:
                 raise UsageError(f"--{name} must be one of {', '.join(choices)}, "
                                  f"got {getattr(self, name)!r}")
@@ -216,8 +247,6 @@ class StyleConfig:
         if self.video and (self.content_mask or self.coarse_style):
             raise UsageError("--content-mask and --coarse-style are for still images, not "
                              "--video")
-        if self.first_frame < 1:
-            raise UsageError(f"--first-frame must be at least 1, got {self.first_frame}")
         if self.last_frame and self.last_frame < self.first_frame:
             raise UsageError(f"--last-frame {self.last_frame} comes before --first-frame "
                              f"{self.first_frame}")
@@ -229,10 +258,6 @@ class StyleConfig:
                              f"pixels on a side; use fewer scales ({MIN_LEVEL_SIDE} at least)")
         self.blend_weights()
         self.region_styles()
-        for name in ("mask_tolerance", "mask_blend"):
-            if not getattr(self, name) >= 0:
-                raise UsageError(f"--{name.replace('_', '-')} must not be negative, "
-                                 f"got {getattr(self, name)}")
         if self.style_mask and len(self.style_mask) != max(len(self.style), 1):
             raise UsageError(f"--style-mask has {len(self.style_mask)} masks for "
                              f"{max(len(self.style), 1)} style image(s); give one per style")
@@ -303,38 +328,53 @@ class StyleConfig:
     def run_settings(self) -> dict:
         """The fields that define the optimisation: a checkpoint is resumed only if they match.
 
-        Paths are left out (the caller adds the inputs' content hashes, images and masks;
-        ``init`` is kept when it is a keyword, ``region_style`` as written), and so are
-        ``iterations`` and ``checkpoint_every``, so a finished run can be extended, and
-        ``preserve_colors``, which only changes how the result is written, and ``max_memory``,
-        which only changes whether a level is evaluated in tiles (exactly the same objective).
-        A video's ``last_frame``, ``frame_iterations`` and ``frame_target`` are left out as
-        ``iterations`` is, so that a clip can be extended or its later frames given another
-        budget, and ``fps``, which only sets the MP4's frame rate; a still image's run leaves
-        out every video setting.
+        Those marked ``defines_run=False`` are left out: paths (the caller adds the inputs'
+        content hashes, images and masks; ``region_style`` is kept as written), the budgets a
+        rerun may raise to extend a run or a clip (``iterations``, ``last_frame``,
+        ``frame_iterations``, ``frame_target``), and what changes only how the result is
+        written or computed (``preserve_colors``, ``checkpoint_every``, ``fps``, and
+        ``max_memory``, whose tiles evaluate exactly the same objective). A still image's run
+        also leaves out every ``video`` setting, and ``init`` unless it is a keyword (the caller
+        adds its file's hash).
         """
-        skip = {"content", "content_dir", "style", "output_dir", "vgg", "iterations",
-                "checkpoint_every", "preserve_colors", "content_mask", "style_mask",
-                "coarse_style", "max_memory", "video", "last_frame", "fps",
-                "frame_iterations", "frame_target"}
-        if not self.video:
-            skip.update({"first_frame", "temporal_weight", "freed_style_weight",
-                         "frame_init"})
-        if self.init not in INITS:
-            skip.add("init")
-        return {f.name: _plain(getattr(self, f.name))
-                for f in dataclasses.fields(self) if f.name not in skip}
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if f.metadata.get("defines_run", True)
+                and (self.video or not f.metadata.get("video"))
+                and (f.name != "init" or self.init in INITS)}
+
+    def settled(self, saved: dict | None) -> StyleConfig:
+        """This config with each field that a resumed run keeps (metadata ``new``) and the
+        command line left out (None) given its value: for a run being resumed, the one in its
+        saved config ``saved`` (its ``old`` if the run predates the field); for a new run
+        (``saved`` None), its ``new``."""
+        values = {}
+        for f in dataclasses.fields(self):
+            if "new" not in f.metadata or getattr(self, f.name) is not None:
+                continue
+            if saved is None:
+                values[f.name] = f.metadata["new"]
+            else:
+                values[f.name] = saved[f.name] if saved.get(f.name) is not None \
+                    else f.metadata["old"]
+        return dataclasses.replace(self, **values)
+
+
+CHOICES = {f.name: f.metadata["choices"] for f in dataclasses.fields(StyleConfig)
+           if "choices" in f.metadata}
 
 
 def complete_settings(saved: dict) -> dict:
-    """Run settings saved before ``coarse_tolerance``, ``coarse_evaluations`` and
-    ``tolerance_steps`` existed, or a video's before ``freed_style_weight``, with the values
-    that give what those runs did (``tolerance`` then stopped every level, step to step; no
-    freed pixels' style), so that such a run still resumes with them."""
-    earlier = {"coarse_tolerance": saved.get("tolerance", 0.0), "coarse_evaluations": 0,
-               "tolerance_steps": 1}
-    if "temporal_weight" in saved:
-        earlier["freed_style_weight"] = 0.0
+    """Run settings saved before a field that defines a run existed, with the field's ``old``
+    value (what those runs did), so that such a run still resumes. A video's field is added
+    only to a video's settings, those holding any video setting that has no ``old``."""
+    fields = [f for f in dataclasses.fields(StyleConfig) if f.metadata.get("defines_run", True)]
+    video = any(f.name in saved for f in fields
+                if f.metadata.get("video") and "old" not in f.metadata)
+    earlier = {}
+    for f in fields:
+        if "old" in f.metadata and (video or not f.metadata.get("video")):
+            old = f.metadata["old"]
+            earlier[f.name] = old(saved) if callable(old) else old
     return {**earlier, **saved}
 
 

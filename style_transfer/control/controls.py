@@ -44,8 +44,8 @@ class Controls:
     original: np.ndarray  # the content as given: the chroma of a luminance-only result
     styles: list  # the style images as the objective uses them
     coarse_styles: list  # the same for the levels below the full size
-    content_mask: np.ndarray | None  # RGB, as read
-    style_masks: list  # RGB or None, one per style image
+    content_regions: np.ndarray | None  # the content mask's weights [H, W, R] as painted
+    style_regions: list  # the same of each style image's mask, or None
     regions: list  # (colour, index of its style or None), one per region
     notes: list  # what was adjusted, for the caller to print
 
@@ -60,52 +60,81 @@ class Controls:
     def content_weights(self, height: int, width: int) -> np.ndarray:
         """The regions of the content mask at this size, [height, width, R], blended over
         ``mask_blend`` full-size pixels."""
-        fitted, _ = masks.fit_mask(self.content_mask, height, width, self.original.shape)
-        weights = masks.regions(fitted, [c for c, _ in self.regions],
-                                self.config.mask_tolerance, "--content-mask")
+        weights, _ = masks.fit_mask(self.content_regions, height, width, self.original.shape)
         return masks.blend(weights, self.config.mask_blend * width / self.config.width)
 
     def style_weights(self, index: int, style: np.ndarray, height: int, width: int
                       ) -> np.ndarray:
         """Where style image ``index`` (of shape ``style``) holds each region's style, at
         height x width: [height, width, R] from its mask, or ones for a style without one."""
-        mask = self.style_masks[index]
-        if mask is None:
+        weights = self.style_regions[index]
+        if weights is None:
             return np.ones((height, width, len(self.regions)), np.float32)
-        fitted, _ = masks.fit_mask(mask, height, width, style.shape)
-        return masks.regions(fitted, [c for c, _ in self.regions],
-                             self.config.mask_tolerance, f"--style-mask {index + 1}")
+        return masks.fit_mask(weights, height, width, style.shape)[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class Regions:
+    """The masks' region weights, read once at the size they were painted: one content
+    mask's serves every content image of a batch."""
+    content: np.ndarray | None  # [H, W, R] of the content mask; None without masks
+    styles: list  # the same of each style image's mask, or None
+    notes: list  # the style masks' size notes
+
+
+def read_regions(config: StyleConfig, styles: Sequence[np.ndarray],
+                 content_mask: np.ndarray | None = None,
+                 style_masks: Sequence[np.ndarray | None] = ()) -> Regions:
+    """The regions of the masks (RGB, as read), checked against ``--region-style``: a
+    UsageError for a colour not listed, a region no mask has, or a style mask of another
+    aspect ratio than its style image."""
+    style_regions, notes = [None] * len(styles), []
+    if content_mask is None:
+        return Regions(None, style_regions, notes)
+    regions = config.region_styles()
+    colours = [c for c, _ in regions]
+    content_regions = masks.regions(content_mask, colours, config.mask_tolerance,
+                                    "--content-mask")
+    for colour_name in masks.absent(content_regions, colours):
+        raise UsageError(f"--region-style names {colour_name}, which --content-mask does "
+                         f"not have; paint it or drop that --region-style")
+    for index, (mask, style) in enumerate(zip(list(style_masks) or [None] * len(styles),
+                                              styles)):
+        if mask is None:
+            continue
+        role = f"--style-mask {index + 1}"
+        note = masks.size_note(mask.shape, style.shape, role)
+        notes += [note] if note else []
+        have = style_regions[index] = masks.regions(mask, colours, config.mask_tolerance, role)
+        wanted = [c for c, s in regions if s == index]
+        for colour_name in masks.absent(have[:, :, [colours.index(c) for c in wanted]],
+                                        wanted):
+            raise UsageError(f"{role} has no {colour_name} region, yet --region-style "
+                             f"gives {colour_name} style {index + 1}")
+    return Regions(content_regions, style_regions, notes)
+
+
+def content_note(found: Regions, content_shape: Sequence[int]) -> list[str]:
+    """The note on a content mask resized to the content image, if it was (a UsageError if
+    their aspect ratios differ)."""
+    if found.content is None:
+        return []
+    note = masks.size_note(found.content.shape, content_shape, "--content-mask")
+    return [note] if note else []
 
 
 def prepare(config: StyleConfig, content: np.ndarray, styles: Sequence[np.ndarray],
             coarse_styles: Sequence[np.ndarray] = (), content_mask: np.ndarray | None = None,
-            style_masks: Sequence[np.ndarray | None] = ()) -> Controls:
-    """The controls of ``config`` for one content image (float RGB), checked."""
+            style_masks: Sequence[np.ndarray | None] = (), *,
+            found: Regions | None = None) -> Controls:
+    """The controls of ``config`` for one content image (float RGB), checked; ``found``:
+    the masks' regions when already read (``read_regions``), else they are read here."""
+    if found is None:
+        found = read_regions(config, styles, content_mask, style_masks)
     styles, coarse = list(styles), list(coarse_styles) or list(styles)
-    notes = []
+    notes = content_note(found, content.shape) + found.notes
     regions = config.region_styles()
-    style_masks = list(style_masks) or [None] * len(styles)
-    if content_mask is not None:
-        colours = [c for c, _ in regions]
-        fitted, note = masks.fit_mask(content_mask, *content.shape[:2], content.shape,
-                                      "--content-mask")
-        notes += [note] if note else []
-        found = masks.regions(fitted, colours, config.mask_tolerance, "--content-mask")
-        for colour_name in masks.absent(found, colours):
-            raise UsageError(f"--region-style names {colour_name}, which --content-mask does "
-                             f"not have; paint it or drop that --region-style")
-        for index, (mask, style) in enumerate(zip(style_masks, styles)):
-            if mask is None:
-                continue
-            role = f"--style-mask {index + 1}"
-            fitted, note = masks.fit_mask(mask, *style.shape[:2], style.shape, role)
-            notes += [note] if note else []
-            have = masks.regions(fitted, colours, config.mask_tolerance, role)
-            wanted = [c for c, s in regions if s == index]
-            for colour_name in masks.absent(have[:, :, [colours.index(c) for c in wanted]],
-                                            wanted):
-                raise UsageError(f"{role} has no {colour_name} region, yet --region-style "
-                                 f"gives {colour_name} style {index + 1}")
+    content_regions, style_regions = found.content, found.styles
     original = content
     if config.colour_control == "match":
         styles, coarse = ([colour.clip_pixels(colour.match_colours(s, content,
@@ -116,7 +145,7 @@ def prepare(config: StyleConfig, content: np.ndarray, styles: Sequence[np.ndarra
         styles, coarse = ([grey(np.clip(colour.match_luminance(colour.luminance(s), content_y),
                                         0, 255)) for s in group] for group in (styles, coarse))
         content = grey(content_y)
-    return Controls(config, content, original, styles, coarse, content_mask, style_masks,
+    return Controls(config, content, original, styles, coarse, content_regions, style_regions,
                     regions, notes)
 
 

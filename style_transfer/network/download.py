@@ -113,6 +113,26 @@ def fetch(url: str, dest: Path, size: int | None, sha256: str | None = None, *,
     except OSError as e:
         raise _error(url, dest, f"cannot create {dest.parent}: {e.strerror or e}") from e
 
+    size, problem, cause = _attempts(url, dest, part, size, timeout=timeout,
+                                     progress=progress, attempts=attempts, backoff=backoff)
+    _check_size(url, dest, part, size, problem, cause)
+    found = file_sha256(part) if sha256 else _file_md5(part)
+    if found != expected:
+        part.unlink()
+        raise _error(url, dest, f"expected {algorithm} {expected}, found {found}")
+    os.replace(part, dest)
+    log.info("downloaded and verified %s", dest)
+    return dest
+
+
+def _attempts(url: str, dest: Path, part: Path, size: int | None, *, timeout: float,
+              progress: bool, attempts: int, backoff: float
+              ) -> tuple[int | None, str, BaseException | None]:
+    """:func:`fetch`'s requests, until ``part`` holds ``size`` bytes or the attempts run out.
+
+    Returns the file's size as now known (None when no reply stated it), the last problem in
+    words and the exception behind it. A 4xx reply other than a 416 at the end raises at once.
+    """
     problem, cause = "", None
     for attempt in range(1, max(1, attempts) + 1):
         if size is not None and _size(part) >= size:
@@ -134,7 +154,13 @@ def fetch(url: str, dest: Path, size: int | None, sha256: str | None = None, *,
                 raise _error(url, dest, problem) from e
         except (OSError, http.client.HTTPException) as e:  # URLError, timeouts, resets
             problem, cause = str(getattr(e, "reason", e)) or type(e).__name__, e
+    return size, problem, cause
 
+
+def _check_size(url: str, dest: Path, part: Path, size: int | None, problem: str,
+                cause: BaseException | None) -> None:
+    """Raise unless ``part`` holds exactly ``size`` bytes. An empty or overlong partial file
+    is deleted; a short one is kept for a rerun to resume from."""
     have = _size(part)
     if size is None:  # every attempt failed before the server said how long the file is
         if have == 0:
@@ -150,13 +176,6 @@ def fetch(url: str, dest: Path, size: int | None, sha256: str | None = None, *,
     if have > size:
         part.unlink()
         raise _error(url, dest, f"expected {size} bytes, found at least {have}")
-    found = file_sha256(part) if sha256 else _file_md5(part)
-    if found != expected:
-        part.unlink()
-        raise _error(url, dest, f"expected {algorithm} {expected}, found {found}")
-    os.replace(part, dest)
-    log.info("downloaded and verified %s", dest)
-    return dest
 
 
 def _get(url: str, dest: Path, part: Path, size: int | None, *, timeout: float,

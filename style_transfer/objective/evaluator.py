@@ -10,7 +10,10 @@ large images (:mod:`~style_transfer.objective.tiled`) is another evaluator with 
 
 The terms' targets (content features, style Gram matrices) are non-trainable Variables of the
 graph, loaded with :meth:`ContentTerm.load` and :meth:`StyleTerm.load`: one graph then serves
-any number of content images of its size, and the targets never enter a checkpoint.
+any number of content images of its size, and the targets never enter a checkpoint. The engine
+loads the content and style terms itself; terms it is given from outside (a video's
+:class:`TemporalTerm` and :class:`FreedStyleTerm`, from ``video.frames.terms``) are loaded by
+whoever gave them, through ``Engine.run``'s ``load``.
 
 The loss functions themselves are the pure ones of :mod:`~style_transfer.objective.losses`.
 """

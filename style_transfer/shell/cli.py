@@ -19,7 +19,7 @@ from tf1cnn.common import exits, options, runtime, stops
 from tf1cnn.common.errors import UsageError
 from tf1cnn.common.samples import SAMPLE_CONTENT, SAMPLE_STYLE, sample
 
-from ..config import FAST, INITS, StyleConfig, parse_size
+from ..config import FAST, StyleConfig, parse_size
 
 DESCRIPTION = ("Gatys neural style transfer in TF1 graph mode, as in the 2019 tutorial. "
                "Rerun the same command to resume from the last checkpoint.")
@@ -55,9 +55,7 @@ def _run(config: StyleConfig) -> int:
         return _run_video(config)
     contents = content_files(config)
     runtime.import_tensorflow()
-    from tf1cnn.common import images
-
-    from ..control import controls, masks
+    from ..control import inputs
     from ..objective import memory
     from ..optimise import engine
     from . import job
@@ -67,31 +65,21 @@ def _run(config: StyleConfig) -> int:
             os.path.join(config.output_dir, pathlib.Path(path).stem) for path in contents]
     for out in outs:
         RunDir(out).check_writable()
-    styles = [images.read_rgb(path, "style") for path in config.style]
-    pictures = dict(
-        coarse_styles=[images.read_rgb(path, "coarse style") for path in config.coarse_style],
-        content_mask=masks.read_mask(config.content_mask, "content mask")
-        if config.content_mask else None,
-        style_masks=[masks.read_mask(path, "style mask") for path in config.style_mask])
-    for path in contents:  # every input is checked before the long part, masks included
-        controls.prepare(config, images.read_rgb(path, "content"), styles, **pictures)
-    init_file, network, levels, tiles = _network(config)
+    batch = inputs.read(config, contents)  # every input checked before the long part
+    network, levels, tiles = _network(config)
     layers = network.layers
     for index, (level, size) in enumerate(zip(levels, tiles)):
         if size:
             print(f"memory: level {index + 1}/{len(levels)}, "
                   + memory.describe(layers, level, size), flush=True)
     with engine.Engine(layers, config, tiles) as style_engine:
-        for index, (path, out) in enumerate(zip(contents, outs)):
+        for index, (path, out, found) in enumerate(zip(contents, outs, batch)):
             if len(contents) > 1:
                 print(f"content {index + 1}/{len(contents)}: {path} -> {out}", flush=True)
             item = dataclasses.replace(config, content=path, output_dir=out, vgg=network.source)
             print("config: " + json.dumps(dataclasses.asdict(item)), flush=True)
-            content = images.read_rgb(path, "content")
-            start = controls.start_picture(config.init, content, styles, init_file)
-            status = job.stylise(style_engine, job.Job(item, content, styles, start,
-                                                       job.identity(item, network.sha256),
-                                                       **pictures),
+            status = job.stylise(style_engine, job.Job(item, found,
+                                                       job.identity(item, network.sha256)),
                                  say=lambda line: print(line, flush=True))
             if status:
                 return status
@@ -109,17 +97,20 @@ def _run_video(config: StyleConfig) -> int:
     runtime.import_tensorflow()
     from tf1cnn.common import images
 
-    from ..control import controls
+    from ..control import inputs
     from ..objective import memory
     from ..optimise import engine
+    from ..video import frames as video
     from . import job, video_job
 
     styles = [images.read_rgb(path, "style") for path in config.style]
     frames = clip.frames()
     _, first = next(frames)
     frames.close()  # stops the decoder
-    controls.prepare(config, first, styles)
-    init_file, network, levels, tiles = _network(config)
+    inputs.prepare(config, first, styles)  # the checks; each frame prepares its own
+    del first
+    init_file = inputs.read_init(config)
+    network, levels, tiles = _network(config)
     tiled = [k for k, size in enumerate(tiles) if size]
     if tiled:
         k = tiled[-1]
@@ -130,25 +121,22 @@ def _run_video(config: StyleConfig) -> int:
     item = dataclasses.replace(config, vgg=network.source)
     print("config: " + json.dumps(dataclasses.asdict(item)), flush=True)
     identity = dict(job.identity(item, network.sha256), video_sha256=clip.sha256())
-    with engine.Engine(network.layers, item, tiles) as style_engine:
+    with engine.Engine(network.layers, item, tiles, terms=video.terms) as style_engine:
         return video_job.stylise_clip(style_engine, item, clip, styles, init_file, identity,
                                       say=lambda line: print(line, flush=True))
 
 
 def _network(config: StyleConfig) -> tuple:
-    """After the inputs are checked: (the picture of an ``--init`` path or None, the VGG
-    weights, the config's levels, each level's tile size or None for one pass)."""
-    from tf1cnn.common import images
-
+    """After the inputs are checked: (the VGG weights, the config's levels, each level's tile
+    size or None for one pass)."""
     from ..network import weights
     from ..objective import memory
 
-    init_file = images.read_rgb(config.init, "initial") if config.init not in INITS else None
     network = weights.load(config.vgg, (config.content_layer, *config.style_layers))
     levels = config.levels()
     tiles = memory.plan(network.layers, levels,
                         parse_size(config.max_memory) if config.max_memory else None)
-    return init_file, network, levels, tiles
+    return network, levels, tiles
 
 
 def content_files(config: StyleConfig) -> list[str]:

@@ -23,8 +23,11 @@ from tf1cnn.common import exits, files, images, stops
 from tf1cnn.common.errors import OutputError
 
 from ..config import INITS, StyleConfig, complete_settings
+from ..control.inputs import Inputs
 from ..network import download
 from ..optimise import engine
+from ..optimise.records import LevelStart, Progress, Schedule, is_logged
+from ..optimise.stopping import StopRules
 from . import metrics, report
 from .rundir import RunDir
 
@@ -32,13 +35,8 @@ from .rundir import RunDir
 @dataclasses.dataclass(frozen=True)
 class Job:
     config: StyleConfig  # with this image's content path and output folder
-    content: np.ndarray  # float RGB, any size
-    styles: Sequence[np.ndarray]
-    init_picture: np.ndarray | None  # the start for an init other than noise
+    inputs: Inputs  # the content, styles, controls and start, read and checked
     identity: dict  # what must match for a rerun to resume: see ``identity``
-    coarse_styles: Sequence[np.ndarray] = ()  # the controls' pictures, see ``controls``
-    content_mask: np.ndarray | None = None
-    style_masks: Sequence[np.ndarray | None] = ()
 
 
 def identity(config: StyleConfig, weights_sha256: str) -> dict:
@@ -59,7 +57,7 @@ def identity(config: StyleConfig, weights_sha256: str) -> dict:
 
 
 def stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None] = print,
-            schedule: engine.Schedule = engine.is_logged) -> int:
+            schedule: Schedule = is_logged) -> int:
     """Optimise ``job`` into ``job.config.output_dir``; return 0, or 130/143 after SIGINT or
     SIGTERM (checkpoint and current image saved). ``schedule(step, iterations)`` picks the
     steps that get a progress line and an image. OutputError when a file cannot be written;
@@ -74,22 +72,20 @@ def stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None] = 
 
 
 def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
-             schedule: engine.Schedule) -> int:
+             schedule: Schedule) -> int:
     config = job.config
     out = RunDir(config.output_dir)
     levels = config.levels()
     folders = [out.level(c.height, c.width) for c in levels[:-1]] + [out]
     resume, reason = out.prepare(job.identity, complete_settings)
     history = out.history() if resume else []
-    run = style_engine.run(job.content, job.styles, folders, job.init_picture, resume,
-                           coarse_styles=job.coarse_styles, content_mask=job.content_mask,
-                           style_masks=job.style_masks)
-    for note in run.controls.notes:
+    run = style_engine.run(job.inputs, folders, resume)
+    for note in job.inputs.notes:
         say(f"note: {note}")
     result, seconds, started, last_losses = None, 0.0, False, None
     try:
         for record in run.records(schedule):
-            if isinstance(record, engine.LevelStart):
+            if isinstance(record, LevelStart):
                 folders[record.level].check_writable()
                 say(start_line(record, reason, first=not started))
                 if not started:  # only now: a failed resume must leave the folder as it was
@@ -97,7 +93,7 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
                     started = True
                 history = trim(history, levels, record.level, record.resumed_at or 0)
                 seconds = history[-1]["seconds"] if history else 0.0
-            elif isinstance(record, engine.Progress):
+            elif isinstance(record, Progress):
                 seconds += record.seconds
                 history.append(row(levels, record, seconds))
                 say(progress_line(record, levels))
@@ -124,8 +120,16 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
         print(f"interrupted at step {step}: checkpoint and image saved; rerun to resume",
               file=sys.stderr, flush=True)
         return stops.exit_code(stop)
+    return _finish(job, out, result, last_losses, history, say)
+
+
+def _finish(job: Job, out: RunDir, result: np.ndarray, last_losses: dict,
+            history: list[dict], say: Callable[[str], None]) -> int:
+    """The files of a run that ended: the result, losses.csv, the loss curve, the contact
+    sheet and metrics.json."""
+    config, content = job.config, job.inputs.content
     if config.preserve_colors:
-        result = images.preserve_colors(images.fit(job.content, config.height, config.width),
+        result = images.preserve_colors(images.fit(content, config.height, config.width),
                                         result)
     pixels = images.to_uint8(result)  # once, for the file and the sheet
     images.write_png(out.result, pixels)
@@ -133,7 +137,7 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
     if history:
         images.write_png(out.loss_curve, report.loss_curve(history))
     images.write_png(out.contact_sheet, report.contact_sheet(
-        [job.content, *job.styles, pixels], min(config.height, 512)))
+        [content, *job.inputs.styles, pixels], min(config.height, 512)))
     del pixels
     found = measure(job, result, last_losses)
     files.write_json(out.metrics, found)
@@ -150,7 +154,8 @@ def measure(job: Job, result: np.ndarray, losses: dict) -> dict:
     size capped at ``metrics.MAX_PIXELS`` (where the measures are taken)."""
     config = job.config
     size = metrics.capped_size(config.height, config.width)
-    fitted = [images.fit(picture, *size) for picture in (job.content, *job.styles)]
+    fitted = [images.fit(picture, *size)
+              for picture in (job.inputs.content, *job.inputs.styles)]
     found = {f"{name}_loss": float(value) for name, value in losses.items()}
     found.update(metrics.measures(metrics.capped(result), fitted[0], fitted[1:]))
     return found
@@ -160,7 +165,7 @@ def size(config: StyleConfig) -> str:
     return f"{config.height}x{config.width}"
 
 
-def start_line(record: engine.LevelStart, reason: str, first: bool) -> str:
+def start_line(record: LevelStart, reason: str, first: bool) -> str:
     where = f" of level {record.level + 1}/{record.levels} ({record.height}x{record.width})" \
         if record.levels > 1 else ""
     if record.resumed_at is not None and record.ended:
@@ -180,23 +185,21 @@ def trim(history: list[dict], levels: Sequence[StyleConfig], index: int, step: i
             if r["size"] in earlier or (r["size"] == size(levels[index]) and r["step"] <= step)]
 
 
-def row(levels: Sequence[StyleConfig], record: engine.Progress, seconds: float) -> dict:
+def row(levels: Sequence[StyleConfig], record: Progress, seconds: float) -> dict:
     offset = sum(c.iterations for c in levels[:record.level])
     return {"size": f"{record.height}x{record.width}", "step": record.step,
             "global_step": offset + record.step, "evaluations": record.evaluations,
             "seconds": round(seconds, 3), **record.losses}
 
 
-def progress_line(record: engine.Progress, levels: Sequence[StyleConfig],
-                  targeted: bool = False) -> str:
+def progress_line(record: Progress, levels: Sequence[StyleConfig]) -> str:
     """``step=N/M pixel_sum= loss= content= style= time= ms_per_step= eta=``, then ``tv=``
     when it is weighted, ``temporal=`` for a video's frames, ``evals=`` for L-BFGS and
     ``size=`` with coarse-to-fine levels. The ETA (``remaining``) is ``eta_max=`` where a level
-    may stop early, as a run with a loss target (``targeted``) may."""
+    may stop early."""
     level = levels[record.level]
     per_step = record.seconds_per_step
     eta, bound = remaining(record, levels)
-    bound = bound or targeted
     losses = record.losses
     line = (f"step={record.step}/{record.iterations} pixel_sum={record.pixel_sum:.1f} "
             f"loss={losses['total']:.6g} content={losses['content']:.6g} "
@@ -214,24 +217,23 @@ def progress_line(record: engine.Progress, levels: Sequence[StyleConfig],
     return line
 
 
-def remaining(record: engine.Progress, levels: Sequence[StyleConfig]) -> tuple[float, bool]:
+def remaining(record: Progress, levels: Sequence[StyleConfig]) -> tuple[float, bool]:
     """(seconds, bound): the time left after ``record``, counting the later levels' steps at
-    its speed scaled by their pixel counts; ``bound`` when a level may stop early (a tolerance
-    or an evaluation budget), the time then being at most that."""
+    its speed scaled by their pixel counts; ``bound`` when the record's stop rules or a later
+    level's (``StopRules.of_level``) may stop a level early, the time then being at most
+    that."""
     per_step = record.seconds_per_step
     pixels = record.height * record.width
     eta = per_step * max(0, most_steps(levels, record.level) - record.step) + sum(
         per_step * most_steps(levels, k) * c.height * c.width / pixels
         for k, c in enumerate(levels) if k > record.level)
-    bound = any(c.tolerance > 0 or (k < len(levels) - 1 and c.coarse_evaluations > 0)
-                for k, c in enumerate(levels) if k >= record.level)
+    bound = record.stops.may_end_early or any(
+        StopRules.of_level(levels, k).may_end_early for k in range(record.level, len(levels)))
     return eta, bound
 
 
 def most_steps(levels: Sequence[StyleConfig], index: int) -> int:
-    """The most steps ``levels[index]`` takes: its iterations, and below the full size no more
-    than its evaluation budget (a step is at least one evaluation)."""
-    config = levels[index]
-    if index < len(levels) - 1 and config.coarse_evaluations > 0:
-        return min(config.iterations, config.coarse_evaluations)
-    return config.iterations
+    """The most steps ``levels[index]`` takes: its iterations, and no more than its evaluation
+    budget (a step is at least one evaluation), which only the levels below the full size have."""
+    iterations, budget = levels[index].iterations, StopRules.of_level(levels, index).budget
+    return min(iterations, budget) if budget > 0 else iterations

@@ -20,6 +20,8 @@ in ``checkpoints/`` and per frame in ``summaries/``.
 
 A rerun resumes the checkpoint only when its settings equal those saved in config.json.
 Otherwise the earlier run's files move to ``archive/`` and the run starts fresh, saying why.
+A resumed clip keeps the ``--frame-target`` it was made with unless the rerun gives one: the
+video job settles the config against ``saved_config``.
 """
 from __future__ import annotations
 
@@ -101,9 +103,18 @@ class RunDir:
                 or (n.startswith("step_") and n.endswith(".png"))]
 
     def saved_settings(self) -> dict | None:
+        """The settings in config.json; None when there is none, {} when it is unreadable."""
+        return self._saved("settings")
+
+    def saved_config(self) -> dict | None:
+        """The config in config.json, which a resumed run's omitted options may take values
+        from (``StyleConfig.settled``); None when there is no config.json, else {} at least."""
+        return self._saved("config", {})
+
+    def _saved(self, key: str, absent: dict | None = None) -> dict | None:
         try:
             with open(os.path.join(self.path, SETTINGS_FILE)) as handle:
-                return json.load(handle).get("settings")
+                return json.load(handle).get(key, absent)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, AttributeError):

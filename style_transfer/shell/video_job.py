@@ -31,6 +31,7 @@ from tf1cnn.common.errors import OutputError
 
 from ..config import StyleConfig, complete_settings
 from ..optimise import engine
+from ..optimise.records import LevelStart, Progress, Schedule, is_logged
 from ..video import clips
 from ..video import frames as video
 from . import job
@@ -100,7 +101,7 @@ def summary(rows: Sequence[dict]) -> dict:
 def stylise_clip(style_engine: engine.Engine, config: StyleConfig, clip: clips.Clip,
                  styles: Sequence[np.ndarray], init_file: np.ndarray | None, identity: dict,
                  say: Callable[[str], None] = print,
-                 schedule: engine.Schedule = engine.is_logged) -> int:
+                 schedule: Schedule = is_logged) -> int:
     """Stylise ``clip`` into ``config.output_dir``; 0, or 130/143 after SIGINT or SIGTERM (the
     frame in progress checkpointed). OutputError when a file cannot be written; every file
     written before stays whole."""
@@ -119,6 +120,8 @@ def _stylise_clip(style_engine, config, clip, styles, init_file, identity, say,
     out = RunDir(config.output_dir)
     out.check_writable()
     resume, reason = out.prepare(identity, complete_settings)
+    # A resumed clip keeps the frame target it was made with unless one is given.
+    config = config.settled(out.saved_config() if resume else None)
     done = written_frames(out.path, clip) if resume else 0
     start = clip.first + done
     rows = read_rows(out.path, start) if resume else []
@@ -169,19 +172,17 @@ def _frames(style_engine, config, clip, styles, init_file, out, start, previous,
                 say(f"frame {record.number} ({record.index + 1}/{record.count}): from "
                     f"{start_of}" + (f"; flow {record.flow_seconds:.2f}s" if record.index
                                      else "")
-                    + (f"; stops at content+style {record.target:.6g}"
-                       if record.target is not None else ""))
-            elif isinstance(record, engine.LevelStart):
+                    + (f"; stops at content+style {record.stops.target:.6g}"
+                       if record.stops.target is not None else ""))
+            elif isinstance(record, LevelStart):
                 if record.resumed_at is not None:
                     say(f"frame {frame.number}: " + job.start_line(record, "checkpoint",
                                                                    first=True))
-            elif isinstance(record, engine.Progress):
-                targeted = frame.target is not None  # it may stop before its last step
-                eta, bound = job.remaining(record, levels)
-                bound = bound or targeted
+            elif isinstance(record, Progress):
+                eta, bound = job.remaining(record, levels)  # bound: it may stop early
                 eta += _per_frame(timed, record, config) * (frame.count - frame.index - 1)
                 say(f"frame={frame.number}/{clip.last} "
-                    + job.progress_line(record, levels, targeted)
+                    + job.progress_line(record, levels)
                     + f" eta_clip{'_max' if bound else ''}="
                     + time.strftime('%H:%M:%S', time.gmtime(eta)))
             elif isinstance(record, video.FrameEnd):
@@ -201,20 +202,26 @@ def _frames(style_engine, config, clip, styles, init_file, out, start, previous,
                     + f" eta_clip={time.strftime('%H:%M:%S', time.gmtime(left))}")
             record = None
     except KeyboardInterrupt as stop:
-        saved = runner.save()
-        write_rows(out.path, rows)
-        if saved is None:
-            print("interrupted before the frame's first step; the frames written are kept; "
-                  "rerun to resume", file=sys.stderr, flush=True)
-            return stops.exit_code(stop)
-        number, step, _ = saved
-        print(f"interrupted at frame {number}, step {step}: checkpoint saved; rerun to resume",
-              file=sys.stderr, flush=True)
-        return stops.exit_code(stop)
+        return _interrupted(runner, out, rows, stop)
     return exits.OK
 
 
-def _per_frame(timed: Sequence[float], record: engine.Progress, config: StyleConfig) -> float:
+def _interrupted(runner: video.ClipRun, out: RunDir, rows: list[dict],
+                 stop: KeyboardInterrupt) -> int:
+    """After SIGINT or SIGTERM: the frame in progress checkpointed, frames.csv written."""
+    saved = runner.save()
+    write_rows(out.path, rows)
+    if saved is None:
+        print("interrupted before the frame's first step; the frames written are kept; "
+              "rerun to resume", file=sys.stderr, flush=True)
+        return stops.exit_code(stop)
+    number, step, _ = saved
+    print(f"interrupted at frame {number}, step {step}: checkpoint saved; rerun to resume",
+          file=sys.stderr, flush=True)
+    return stops.exit_code(stop)
+
+
+def _per_frame(timed: Sequence[float], record: Progress, config: StyleConfig) -> float:
     """The seconds a later frame takes: the median of those done this session, else the
     record's time per step times a later frame's steps."""
     if timed:

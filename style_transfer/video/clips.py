@@ -10,7 +10,7 @@ their rate and size, and decodes them on demand as float32 RGB in [0, 255]::
         images.write_png(os.path.join(out, frame_name(number)), stylize(pixels))
     notes = write_mp4(os.path.join(out, "walk.mp4"), styled_frames, clip.fps)
 
-Videos are read through imageio-ffmpeg's ``read_frames`` (the ``tf1cnn[video]`` extra), which
+Videos are read through imageio-ffmpeg's ``read_frames`` (the ``video`` extra), which
 streams raw RGB out of a bundled ffmpeg: one process per pass, decoded in order, stopped as soon
 as the generator is closed. The frame count is exact: ``count_frames_and_secs`` decodes the
 whole video once, the same way ``read_frames`` does, rather than trusting the container's

@@ -28,6 +28,7 @@ consumer (:mod:`~style_transfer.shell.video_job`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import shutil
@@ -39,8 +40,12 @@ import numpy as np
 from tf1cnn.common import images
 
 from ..config import StyleConfig
-from ..control import controls
+from ..control import controls, inputs, masks
+from ..network import vgg
+from ..objective.evaluator import FreedStyleTerm, TemporalTerm
 from ..optimise import engine
+from ..optimise.records import LevelEnd, LevelStart, Progress, Schedule, is_logged
+from ..optimise.stopping import StopRules, content_style
 from . import flow
 from .clips import Clip
 
@@ -55,7 +60,8 @@ class FrameStart:
     count: int  # frames in the range
     warm: bool  # starts from the previous result, warped by the flow
     flow_seconds: float  # the optical flow's wall time, both ways, with the mask
-    target: float | None  # the content+style loss that stops it (frame_target); None: none
+    stops: StopRules  # the rules that stop its full size early (a warm frame's: with the
+    # content+style target of frame_target)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,9 +108,55 @@ def warm_start(carried: np.ndarray, mask: np.ndarray, content: np.ndarray) -> np
     return (weight * carried + (1 - weight) * content).astype(np.float32)
 
 
+def terms(config: StyleConfig, shape: Sequence[int], sizes: dict) -> list:
+    """A video engine's terms at the full size (``Engine(..., terms=terms)``): the temporal
+    term on the image Variable of ``shape``, and unless ``freed_style_weight`` is 0 the freed
+    pixels' style term on the style layers (of ``sizes``, ``vgg.shapes``)."""
+    found = [TemporalTerm(shape, config.temporal_weight)]
+    if config.freed_style_weight > 0:
+        found.append(FreedStyleTerm(
+            config.style_layers, [sizes[name] for name in config.style_layers],
+            config.style_layer_weights, config.freed_style_weight * config.style_weight))
+    return found
+
+
+def load_terms(temporal: tuple[np.ndarray, np.ndarray] | None,
+               context: engine.TermLoad) -> None:
+    """Load a frame into the terms of :func:`terms` (``Engine.run``'s ``load``):
+    ``temporal`` is (the previous result warped to it, float RGB; the consistency mask
+    [H, W]), whose complement frees the pixels; a first frame (None) loads empty masks,
+    which make both terms zero."""
+    config = context.config
+    if temporal is not None:
+        warped, mask = temporal
+        freed = 1 - mask
+    else:
+        warped, mask = context.content, np.zeros((config.height, config.width), np.float32)
+        freed = mask
+    temporal_term, *freed_terms = context.terms
+    temporal_term.load(context.session, [context.pixels.from_picture(warped)], mask)
+    for term in freed_terms:  # a video has no content mask: the plain Gram matrices are there
+        term.load(context.session, *freed_targets(context, freed))
+
+
+def freed_targets(context: engine.TermLoad, freed: np.ndarray) -> tuple[list, list]:
+    """The freed pixels' weights [h, w] at each style layer, and the styles' blended per-pixel
+    Gram matrices (``losses.guided_style_loss``'s target), as ``FreedStyleTerm.load`` takes
+    them."""
+    config = context.config
+    layer = masks.layer_masks(freed[:, :, None], context.layers, config.height, config.width,
+                              config.pooling, config.style_layers)
+    sizes = vgg.shapes(context.layers, config.height, config.width)
+    targets = [sum(share * found[k] for share, found in zip(config.blend_weights(),
+                                                             context.grams))
+               / np.float32(np.prod(sizes[name][:2]))
+               for k, name in enumerate(config.style_layers)]
+    return [layer[name] for name in config.style_layers], [targets]
+
+
 class ClipRun:
-    """The frames of ``clip`` through ``style_engine`` (built for ``config``, a video config);
-    see :meth:`records`. ``init_file``: the picture of an ``init`` path."""
+    """The frames of ``clip`` through ``style_engine`` (built for ``config``, a video config,
+    with ``terms``); see :meth:`records`. ``init_file``: the picture of an ``init`` path."""
 
     def __init__(self, style_engine: engine.Engine, config: StyleConfig, clip: Clip,
                  styles: Sequence[np.ndarray], init_file: np.ndarray | None = None):
@@ -115,10 +167,9 @@ class ClipRun:
         self._target: float | None = None  # the warm frames' stop, set by the first frame
 
     def records(self, start: int, previous: np.ndarray | None, resume: bool,
-                schedule: engine.Schedule = engine.is_logged,
+                schedule: Schedule = is_logged,
                 first_losses: dict[str, float] | None = None
-                ) -> Iterator[FrameStart | engine.LevelStart | engine.Progress
-                              | engine.LevelEnd | FrameEnd]:
+                ) -> Iterator[FrameStart | LevelStart | Progress | LevelEnd | FrameEnd]:
         """Stylise frames ``start`` to the clip's last; ``previous`` is frame ``start`` - 1's
         result as written (uint8 RGB), None when ``start`` is the clip's first. With
         ``resume``, frame ``start`` continues from its checkpoint if it has one.
@@ -149,7 +200,7 @@ class ClipRun:
             frames.close()
 
     def _frame(self, number: int, content: np.ndarray, before: np.ndarray | None,
-               previous: np.ndarray | None, resume: bool, schedule: engine.Schedule
+               previous: np.ndarray | None, resume: bool, schedule: Schedule
                ) -> Iterator:
         """One frame's records; returns its result as written."""
         config, clip = self.config, self.clip
@@ -161,26 +212,23 @@ class ClipRun:
             del forward
             if config.frame_init == "warped":
                 temporal = (flow.carry(previous.astype(np.float32), backward), mask)
-        if temporal is None:
-            init = controls.start_picture(config.init, content, self.styles, self.init_file)
-        elif config.freed_style_weight > 0:
-            init = warm_start(*temporal, content)
-        else:  # without the freed pixels' style, the content there would stay unstylised
-            init = temporal[0]
+        prepared = self._inputs(content, temporal)
         flow_seconds = time.perf_counter() - began if before is not None else 0.0
         levels = config.levels()
         folders = frame_folders(config.output_dir, number, levels)
         later = number > clip.first
-        target = self._target if temporal is not None else None
-        self._run = self.engine.run(content, self.styles, folders, init, resume,
-                                    temporal=temporal,
+        stops = StopRules.of_level(levels, len(levels) - 1,
+                                   self._target if temporal is not None else None)
+        self._run = self.engine.run(prepared, folders, resume,
+                                    load=functools.partial(load_terms, temporal),
+                                    full_size_only=temporal is not None,
                                     iterations=config.later_frames() if later else None,
-                                    target=target)
+                                    stops=stops)
         self._number = number
         index = number - clip.first
-        yield FrameStart(number, index, clip.count, temporal is not None, flow_seconds, target)
+        yield FrameStart(number, index, clip.count, temporal is not None, flow_seconds, stops)
         for record in self._run.records(schedule):
-            if isinstance(record, engine.LevelEnd):
+            if isinstance(record, LevelEnd):
                 result, steps = record.image, record.step
                 losses, evaluations = record.losses, record.evaluations
             yield record
@@ -202,12 +250,25 @@ class ClipRun:
         shutil.rmtree(folders[-1].checkpoints, ignore_errors=True)
         return written
 
+    def _inputs(self, content: np.ndarray, temporal: tuple | None) -> inputs.Inputs:
+        """A frame's inputs: it starts from ``init``'s picture, or with ``temporal`` from the
+        carried result (where the mask frees the pixels, from the content, under the freed
+        pixels' style)."""
+        config = self.config
+        if temporal is None:
+            start = controls.start_picture(config.init, content, self.styles, self.init_file)
+        elif config.freed_style_weight > 0:
+            start = warm_start(*temporal, content)
+        else:  # without the freed pixels' style, the content there would stay unstylised
+            start = temporal[0]
+        return inputs.prepare(config, content, self.styles, start)
+
     def _frame_target(self, first_losses: dict[str, float]) -> float | None:
         """``frame_target`` times the content+style of the first frame's ``first_losses``;
         None when it is off or they are not known."""
         if not self.config.frame_target or not {"content", "style"} <= first_losses.keys():
             return None
-        found = self.config.frame_target * engine.content_style(first_losses, self.config)
+        found = self.config.frame_target * content_style(first_losses, self.config)
         return found if math.isfinite(found) else None
 
     def save(self) -> tuple[int, int, np.ndarray] | None:

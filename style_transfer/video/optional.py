@@ -1,5 +1,5 @@
 """The optional extras' imports (shared: the video reader and writer and the optical flow use
-it). ``tf1cnn[video]`` adds OpenCV and imageio-ffmpeg; without them, asking for a video is a
+it). The ``video`` extra adds OpenCV and imageio-ffmpeg; without them, asking for a video is a
 usage error that says what to install, not an ImportError from deep inside."""
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import importlib
 
 from tf1cnn.common.errors import UsageError
 
-VIDEO = "pip install 'tf1cnn[video]'"  # what installs both of the video extra's packages
+# The package is installed from a clone, not from an index, so the extra is named by path; the
+# packages' own names work from anywhere.
+VIDEO = ("pip install '.[video]' in the clone of tf1cnn, "
+         "or pip install imageio-ffmpeg opencv-python-headless")
 
 
 def video_module(name: str):

@@ -265,12 +265,12 @@ def test_fast_is_its_options_stops_by_itself_and_a_rerun_keeps_the_result(
 
 def test_the_eta_counts_a_coarse_budget_and_says_when_it_is_a_bound():
     from tf1cnn.style_transfer.config import StyleConfig
-    from tf1cnn.style_transfer.optimise import engine
+    from tf1cnn.style_transfer.optimise import records
     from tf1cnn.style_transfer.shell import job
 
     def line(config, level):
         height, width = config.levels()[level].height, config.levels()[level].width
-        record = engine.Progress(level, config.scales, height, width, 10,
+        record = records.Progress(level, config.scales, height, width, 10,
                                  config.levels()[level].iterations, 10, {
                                      "total": 1.0, "content": 1.0, "style": 1.0, "tv": 0.0},
                                  10.0, 10, False, "", np.zeros((height, width, 3)))

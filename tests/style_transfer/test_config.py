@@ -1,12 +1,15 @@
-"""The config: blend weights, coarse-to-fine levels and the settings that define a run."""
+"""The config: blend weights, coarse-to-fine levels, the bounds and the settings that define a
+run, all derived from the fields' metadata."""
 from __future__ import annotations
 
 import dataclasses
 
 import pytest
 
+from tf1cnn.common import options
 from tf1cnn.common.errors import UsageError
-from tf1cnn.style_transfer.config import StyleConfig
+from tf1cnn.style_transfer import config as style_config
+from tf1cnn.style_transfer.config import StyleConfig, complete_settings
 
 
 def test_no_blend_weights_weigh_every_style_equally():
@@ -82,3 +85,67 @@ def test_a_videos_later_frames_budget_and_target_can_change_within_one_run():
 def test_bad_values_are_refused(field, value, message):
     with pytest.raises(UsageError, match=message):
         dataclasses.replace(StyleConfig(content="c.png"), **{field: value}).check()
+
+
+# A value each bound refuses, and the nearest it accepts.
+EDGES = {style_config.AT_LEAST_1: (0, 1), style_config.POSITIVE: (0.0, 1e-9),
+         style_config.NOT_NEGATIVE: (-1e-9, 0.0), style_config.FRACTION: (1.5, 1.0)}
+
+
+@pytest.mark.parametrize("field", [f for f in dataclasses.fields(StyleConfig)
+                                   if "bound" in f.metadata], ids=lambda f: f.name)
+def test_each_bound_refuses_past_its_edge_with_its_message(field):
+    bound = field.metadata["bound"]
+    refused, accepted = EDGES[bound]
+    option_name = "--" + field.name.replace("_", "-")
+    with pytest.raises(UsageError) as caught:
+        dataclasses.replace(StyleConfig(), **{field.name: refused}).check()
+    assert str(caught.value) == f"{option_name} {bound}, got {refused}"
+    try:  # at the edge, another rule may still refuse (a 1-pixel image), but not this one
+        dataclasses.replace(StyleConfig(), **{field.name: accepted}).check()
+    except UsageError as error:
+        assert not str(error).startswith(option_name + " ")
+
+
+def test_the_settings_that_define_a_run_are_those_saved_before_they_were_derived():
+    """config.json's settings keep their keys: paths, budgets and output-only options stay out,
+    and a still image's run leaves out the video's."""
+    still = ["style_blend_weights", "style_scale", "height", "width", "optimizer",
+             "learning_rate", "lbfgs_corrections", "tolerance", "tolerance_steps", "scales",
+             "coarse_iterations", "coarse_tolerance", "coarse_evaluations", "content_weight",
+             "style_weight", "tv_weight", "content_layer", "style_layers",
+             "style_layer_weights", "init", "noise_ratio", "noise_range", "mean_pixel",
+             "pooling", "seed", "colour_control", "colour_match", "region_style",
+             "mask_tolerance", "mask_blend"]
+    video = ["first_frame", "temporal_weight", "freed_style_weight", "frame_init"]
+    assert list(StyleConfig().run_settings()) == still
+    assert list(StyleConfig(video="clip").run_settings()) == still + video
+    assert "init" not in StyleConfig(video="clip", init="start.png").run_settings()
+
+
+def test_settings_saved_before_a_field_existed_resume_with_what_those_runs_did():
+    old_keys = ("coarse_tolerance", "coarse_evaluations", "tolerance_steps")
+    still = StyleConfig(tolerance=0.3, coarse_tolerance=0.3).run_settings()
+    saved = {k: v for k, v in still.items() if k not in old_keys}
+    assert complete_settings(saved) == still  # tolerance then stopped every level
+    clip = StyleConfig(video="clip", freed_style_weight=0.0).run_settings()
+    saved = {k: v for k, v in clip.items() if k not in (*old_keys, "freed_style_weight")}
+    assert complete_settings(saved) == clip  # and no freed pixels' style
+    assert complete_settings(StyleConfig().run_settings()) == StyleConfig().run_settings()
+    assert complete_settings(dict(clip, tolerance_steps=3))["tolerance_steps"] == 3
+
+
+def test_a_new_clip_takes_the_recommended_frame_target_and_a_resumed_one_keeps_its_own():
+    omitted = options.ConfigParser(StyleConfig).parse_config(["--video", "clip"])
+    assert omitted.frame_target is None
+    assert omitted.settled(None).frame_target == style_config.FRAME_TARGET == 0.85
+    assert omitted.settled({"frame_target": 0.0}).frame_target == 0.0
+    assert omitted.settled({"frame_target": 1.0}).frame_target == 1.0
+    assert omitted.settled({}).frame_target == 0.0  # saved before --frame-target existed
+    given = options.ConfigParser(StyleConfig).parse_config(["--video", "clip",
+                                                            "--frame-target", "0"])
+    assert given.frame_target == 0.0
+    assert given.settled(None) == given == given.settled({"frame_target": 0.85})
+    omitted.check()
+    text = options.help_of(StyleConfig, "frame_target")
+    assert "If omitted, 0.85 for a new clip (the measurements' recommendation" in text

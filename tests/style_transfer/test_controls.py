@@ -13,7 +13,7 @@ import pytest
 from tf1cnn.common import exits
 from tf1cnn.common.errors import UsageError
 from tf1cnn.style_transfer.config import StyleConfig
-from tf1cnn.style_transfer.control import colour, controls
+from tf1cnn.style_transfer.control import colour, controls, inputs
 from tf1cnn.style_transfer.optimise import engine
 from tf1cnn.style_transfer.shell import cli
 from tf1cnn.style_transfer.shell.rundir import RunDir
@@ -21,9 +21,9 @@ from tf1cnn.style_transfer.shell.rundir import RunDir
 
 def records_of(layers, config, content, styles, folder, **pictures):
     with engine.Engine(layers, config) as style_engine:
-        run = style_engine.run(content, styles, [RunDir(str(folder / f"l{k}"))
-                                                 for k in range(config.scales - 1)]
-                               + [RunDir(str(folder))], **pictures)
+        run = style_engine.run(inputs.prepare(config, content, styles, **pictures),
+                               [RunDir(str(folder / f"l{k}")) for k in range(config.scales - 1)]
+                               + [RunDir(str(folder))])
         return list(run.records())
 
 
@@ -31,10 +31,11 @@ def first_evaluation(layers, config, content, styles, folder, start=None, **pict
     """(losses, gradient) of the initial image of a single-level run: ``start``, or the
     config's noise blend."""
     with engine.Engine(layers, config) as style_engine:
-        run = style_engine.run(content, styles, [RunDir(str(folder))], start, **pictures)
+        run = style_engine.run(inputs.prepare(config, content, styles, start, **pictures),
+                               [RunDir(str(folder))])
         records = run.records()
         next(records)  # LevelStart: targets and start image are loaded
-        found = style_engine._levels[-1].evaluator.evaluate(style_engine.session)
+        found = style_engine.level(-1).evaluator.evaluate(style_engine.session)
         records.close()
     return found
 
@@ -102,8 +103,9 @@ def test_luminance_control_optimises_one_channel_and_keeps_the_contents_chroma(
     content, style = pictures
     config = dataclasses.replace(tiny_config, colour_control="luminance", iterations=5)
     with engine.Engine(tiny_layers, config) as style_engine:
-        assert style_engine._levels[-1].image.shape[-1] == 1
-        records = list(style_engine.run(content, [style], [RunDir(str(tmp_path))]).records())
+        assert style_engine.level(-1).image.shape[-1] == 1
+        records = list(style_engine.run(inputs.prepare(config, content, [style]),
+                                        [RunDir(str(tmp_path))]).records())
     result = records[-1].image
     np.testing.assert_allclose(colour.chroma(result), colour.chroma(content), atol=2e-3)
     assert not np.allclose(colour.luminance(result), colour.luminance(content), atol=1.0)

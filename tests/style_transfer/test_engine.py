@@ -11,23 +11,31 @@ import pytest
 from tf1cnn.common import images, runtime
 from tf1cnn.common.errors import UsageError
 from tf1cnn.style_transfer.config import StyleConfig
+from tf1cnn.style_transfer.control import inputs
 from tf1cnn.style_transfer.network import vgg
 from tf1cnn.style_transfer.objective import memory
-from tf1cnn.style_transfer.optimise import engine
+from tf1cnn.style_transfer.optimise import engine, levels, stopping
+from tf1cnn.style_transfer.optimise.records import LevelEnd, LevelStart, Progress, is_logged
 from tf1cnn.style_transfer.shell.rundir import RunDir
 
 
+def run_of(style_engine, content, styles, folders, **keywords):
+    """``style_engine``'s run of ``content`` towards ``styles``, the inputs prepared."""
+    return style_engine.run(inputs.prepare(style_engine.config, content, styles), folders,
+                            **keywords)
+
+
 def progress(records):
-    return [r for r in records if isinstance(r, engine.Progress)]
+    return [r for r in records if isinstance(r, Progress)]
 
 
 def optimise(layers, pictures, config, folder, resume=False):
     """(the Progress records, the final image) of one single-level run into ``folder``."""
     content, style = pictures
     with engine.Engine(layers, config) as style_engine:
-        records = list(style_engine.run(content, [style], [RunDir(str(folder))],
+        records = list(run_of(style_engine, content, [style], [RunDir(str(folder))],
                                         resume=resume).records())
-    assert isinstance(records[0], engine.LevelStart) and isinstance(records[-1], engine.LevelEnd)
+    assert isinstance(records[0], LevelStart) and isinstance(records[-1], LevelEnd)
     return progress(records), records[-1].image
 
 
@@ -46,9 +54,9 @@ def test_loss_falls_and_records_follow_the_schedule(tiny_layers, pictures, tiny_
 
 
 def test_schedule_is_the_tutorials():
-    logged = [s for s in range(1, 301) if engine.is_logged(s, 300)]
+    logged = [s for s in range(1, 301) if is_logged(s, 300)]
     assert logged == [1, 2, 3, 4, 5, 10, 20] + list(range(40, 301, 20))
-    assert engine.is_logged(7, 7)  # the last step is always logged
+    assert is_logged(7, 7)  # the last step is always logged
 
 
 def test_resumed_run_equals_an_uninterrupted_one(tiny_layers, pictures, tiny_config, tmp_path):
@@ -63,9 +71,9 @@ def test_resumed_run_equals_an_uninterrupted_one(tiny_layers, pictures, tiny_con
 
 def test_initial_image_is_seeded_noise_blended_with_content(pictures, tiny_config):
     content, _ = pictures
-    first = engine.initial_image(content, tiny_config)
-    np.testing.assert_array_equal(first, engine.initial_image(content, tiny_config))
-    assert not np.array_equal(first, engine.initial_image(
+    first = levels.initial_image(content, tiny_config)
+    np.testing.assert_array_equal(first, levels.initial_image(content, tiny_config))
+    assert not np.array_equal(first, levels.initial_image(
         content, dataclasses.replace(tiny_config, seed=4)))
     noise = (first - 0.4 * (content - np.asarray(tiny_config.mean_pixel))) / 0.6
     assert noise.min() >= -20 and noise.max() <= 20 and noise.std() > 10
@@ -75,7 +83,7 @@ def test_initial_noise_drawn_in_bands_is_the_one_draw_of_the_whole_image(tiny_co
     content = np.random.default_rng(0).uniform(0, 255, (700, 600, 3)).astype(np.float32)
     noise = np.random.default_rng(tiny_config.seed).uniform(-20, 20, content.shape)
     whole = (noise * 0.6 + (content - np.asarray(tiny_config.mean_pixel)) * 0.4)
-    np.testing.assert_array_equal(engine.initial_image(content, tiny_config),
+    np.testing.assert_array_equal(levels.initial_image(content, tiny_config),
                                   whole.astype(np.float32))
 
 
@@ -133,11 +141,11 @@ def test_a_level_resumed_at_its_end_ends_with_its_final_losses(tiny_layers, pict
     def run(iterations, resume):
         with engine.Engine(tiny_layers, dataclasses.replace(config, iterations=iterations)
                            ) as style_engine:
-            return list(style_engine.run(content, [style], [RunDir(str(tmp_path))],
+            return list(run_of(style_engine, content, [style], [RunDir(str(tmp_path))],
                                          resume=resume).records(lambda step, n: True))
     first = run(6, False)
     again = run(6, True)
-    assert [type(r) for r in again] == [engine.LevelStart, engine.LevelEnd]
+    assert [type(r) for r in again] == [LevelStart, LevelEnd]
     end = again[-1]
     assert end.step == 6 and end.evaluations == first[-1].evaluations
     expected = first[-2].losses if optimizer == "lbfgs" else run(7, True)[1].losses
@@ -157,9 +165,9 @@ def test_tolerance_stops_early_with_a_checkpoint(tiny_layers, pictures, tiny_con
     # A rerun, even one asking for more steps, ends the level where it stopped.
     more = dataclasses.replace(config, iterations=1000)
     with engine.Engine(tiny_layers, more) as style_engine:
-        records = list(style_engine.run(pictures[0], pictures[1:], [RunDir(str(tmp_path))],
+        records = list(run_of(style_engine, pictures[0], pictures[1:], [RunDir(str(tmp_path))],
                                         resume=True).records())
-    assert [type(r) for r in records] == [engine.LevelStart, engine.LevelEnd]
+    assert [type(r) for r in records] == [LevelStart, LevelEnd]
     assert records[0].resumed_at == last.step and records[0].ended == last.stopped
     np.testing.assert_allclose(records[-1].image, last.image, atol=1e-3)
 
@@ -171,10 +179,11 @@ def test_a_target_stops_at_the_first_step_whose_content_and_style_reach_it(
     content, style = pictures
     with engine.Engine(tiny_layers, config) as style_engine:
         def run(folder, target=None):
-            return progress(style_engine.run(content, [style], [RunDir(str(folder))],
-                                             target=target).records(lambda step, n: True))
+            stops = stopping.StopRules.of_level([config], 0, target)
+            return progress(run_of(style_engine, content, [style], [RunDir(str(folder))],
+                                             stops=stops).records(lambda step, n: True))
         full = run(tmp_path / "full")
-        found = [engine.content_style(r.losses, config) for r in full]
+        found = [stopping.content_style(r.losses, config) for r in full]
         assert found[6] < found[5]  # the loss still falls there
         stopped = run(tmp_path / "target", target=found[6])
     last = stopped[-1]
@@ -183,33 +192,20 @@ def test_a_target_stops_at_the_first_step_whose_content_and_style_reach_it(
     assert [r.losses["total"] for r in stopped] == pytest.approx(
         [r.losses["total"] for r in full[:7]], rel=1e-6)
     # The total counts the TV term; the target does not.
-    assert last.losses["total"] > engine.content_style(last.losses, config)
+    assert last.losses["total"] > stopping.content_style(last.losses, config)
 
 
 def test_content_style_weights_the_two_terms_as_the_total_does():
     config = StyleConfig(content_weight=0.5, style_weight=3.0)
-    assert engine.content_style({"content": 4.0, "style": 2.0, "tv": 9.0}, config) == 8.0
-    assert engine.target_reached({"content": 4.0, "style": 2.0}, config, None) == ""
-    assert engine.target_reached({"content": 4.0, "style": 2.0}, config, 7.9) == ""
-    assert engine.target_reached({"content": 4.0, "style": 2.0}, config, 8.0) == \
-        "content+style loss 8 <= target 8"
+    assert stopping.content_style({"content": 4.0, "style": 2.0, "tv": 9.0}, config) == 8.0
+    values = {"content": 4.0, "style": 2.0}
+
+    def rules(target):
+        return stopping.StopRules.of_level([config], 0, target)
+    assert rules(None).target_reached(values) == "" and rules(7.9).target_reached(values) == ""
+    assert rules(8.0).target_reached(values) == "content+style loss 8 <= target 8"
 
 
-def test_converged_measures_the_change_over_the_last_steps():
-    assert engine.converged([100.0, 99.5], 0.01, 1) == \
-        "relative loss change 0.005 <= tolerance 0.01"
-    assert engine.converged([100.0, 90.0, 89.5], 0.01, 1)  # one slow step
-    assert not engine.converged([100.0, 90.0, 89.5], 0.01, 2)  # but 10.5 % over two
-    assert engine.converged([100.0, 99.8, 99.5], 0.01, 2).endswith(
-        "0.005 over 2 steps <= tolerance 0.01")
-    assert not engine.converged([100.0], 0.01, 1)  # no step to compare with yet
-    assert not engine.converged([100.0, 100.0], 0.0, 1)  # 0: never
-
-
-def test_budget_used_once_the_evaluations_reach_it():
-    assert engine.budget_used(9, 10) == "" and engine.budget_used(0, 0) == ""
-    assert engine.budget_used(11, 10) == "evaluation budget 10 used (11)"
-    assert engine.budget_used(10**6, 0) == ""  # 0: no budget
 
 
 def levels_run(layers, pictures, config, folder, resume=False, leave_after=None):
@@ -220,7 +216,7 @@ def levels_run(layers, pictures, config, folder, resume=False, leave_after=None)
     folders = [out.level(c.height, c.width) for c in config.levels()[:-1]] + [out]
     found = []
     with engine.Engine(layers, config) as style_engine:
-        for record in style_engine.run(content, [style], folders, resume=resume).records(
+        for record in run_of(style_engine, content, [style], folders, resume=resume).records(
                 schedule=lambda step, iterations: True):
             found.append(record)
             last_level = progress(r for r in found if r.level == config.scales - 1)
@@ -255,7 +251,7 @@ def test_a_level_that_stopped_early_is_not_optimised_again_on_resume(
     coarse_end = progress(straight)[[r.level for r in progress(straight)].index(1) - 1]
     assert coarse_end.stopped.startswith("relative loss change")
     assert resumed[0].resumed_at == coarse_end.step and resumed[0].ended == coarse_end.stopped
-    assert isinstance(resumed[1], engine.LevelEnd) and resumed[1].level == 0
+    assert isinstance(resumed[1], LevelEnd) and resumed[1].level == 0
     assert [r.step for r in progress(resumed)] == list(range(1, 7))
     np.testing.assert_allclose(resumed[-1].image, straight[-1].image, rtol=1e-5, atol=1e-3)
 
@@ -264,7 +260,7 @@ def first_loss(layers, content, styles, config, folder):
     """The loss terms of the initial image (Adam's step 1 reports the image entering it)."""
     config = dataclasses.replace(config, iterations=1)
     with engine.Engine(layers, config) as style_engine:
-        (record,) = progress(style_engine.run(content, styles, [RunDir(str(folder))]).records())
+        (record,) = progress(run_of(style_engine, content, styles, [RunDir(str(folder))]).records())
     return record
 
 
@@ -307,7 +303,7 @@ def test_tv_weight_adds_the_total_variation(tiny_layers, pictures, tiny_config, 
 
 def test_initial_image_from_a_picture_is_that_picture_less_the_mean(pictures, tiny_config):
     content, style = pictures
-    start = engine.initial_image(content, tiny_config, style)
+    start = levels.initial_image(content, tiny_config, style)
     np.testing.assert_allclose(start + np.asarray(tiny_config.mean_pixel), style, atol=1e-4)
 
 
@@ -326,10 +322,10 @@ def test_leaving_lbfgs_early_and_save_keep_the_work(tiny_layers, pictures, tiny_
     content, style = pictures
     config = dataclasses.replace(tiny_config, optimizer="lbfgs", iterations=50)
     with engine.Engine(tiny_layers, config) as style_engine:
-        run = style_engine.run(content, [style], [RunDir(str(tmp_path))])
+        run = run_of(style_engine, content, [style], [RunDir(str(tmp_path))])
         records = run.records()
         for record in records:
-            if isinstance(record, engine.Progress) and record.step == 3:
+            if isinstance(record, Progress) and record.step == 3:
                 break
         records.close()
         step, image = run.save()
@@ -341,7 +337,7 @@ def test_leaving_lbfgs_early_and_save_keep_the_work(tiny_layers, pictures, tiny_
 def test_save_before_any_level_started_saves_nothing(tiny_layers, pictures, tiny_config,
                                                      tmp_path):
     with engine.Engine(tiny_layers, tiny_config) as style_engine:
-        run = style_engine.run(*pictures[:1], pictures[1:], [RunDir(str(tmp_path))])
+        run = run_of(style_engine, *pictures[:1], pictures[1:], [RunDir(str(tmp_path))])
         assert run.level is None and run.save() is None
     assert not (tmp_path / "checkpoints").exists()
 
@@ -355,12 +351,12 @@ def test_every_image_of_a_batch_equals_its_own_single_run(tiny_layers, pictures,
     config = dataclasses.replace(tiny_config, iterations=12, scales=2, coarse_iterations=4,
                                  height=32, width=40)
     with engine.Engine(tiny_layers, config) as shared:
-        batch = [list(shared.run(picture, [style], [RunDir(str(tmp_path / f"b{k}" / "c")),
+        batch = [list(run_of(shared, picture, [style], [RunDir(str(tmp_path / f"b{k}" / "c")),
                                                     RunDir(str(tmp_path / f"b{k}"))]).records())
                  for k, picture in enumerate(others)]
     for k, (picture, records) in enumerate(zip(others, batch)):
         with engine.Engine(tiny_layers, config) as alone:
-            single = list(alone.run(picture, [style], [RunDir(str(tmp_path / f"s{k}" / "c")),
+            single = list(run_of(alone, picture, [style], [RunDir(str(tmp_path / f"s{k}" / "c")),
                                                        RunDir(str(tmp_path / f"s{k}"))]).records())
         assert [type(r) for r in records] == [type(r) for r in single]
         for mine, theirs in zip(progress(records), progress(single)):
@@ -376,7 +372,7 @@ def test_levels_share_one_graph_and_checkpoints_name_variables_as_if_alone(tiny_
         convolutions = [op for op in style_engine.graph.get_operations()
                         if op.type == "Const" and op.name.endswith("conv1_1_w")]
         assert len(convolutions) == 1  # the weights are in the graph once, for every level
-        names = [sorted(level.saver._var_list) for level in style_engine._levels]
+        names = [sorted(style_engine.level(k).saver._var_list) for k in range(2)]
     assert names[0] == names[1]
     assert "input_image" in names[0] and "input_image/Adam" in names[0]
 
@@ -385,7 +381,7 @@ def test_adam_step_is_one_bare_step_of_the_started_level(tiny_layers, pictures, 
                                                          tmp_path):
     content, style = pictures
     with engine.Engine(tiny_layers, tiny_config) as style_engine:
-        run = style_engine.run(content, [style], [RunDir(str(tmp_path))])
+        run = run_of(style_engine, content, [style], [RunDir(str(tmp_path))])
         records = run.records()
         with pytest.raises(ValueError, match="adam_step"):
             run.adam_step  # no level has started yet

@@ -75,3 +75,14 @@ def test_changes_names_each_differing_key_in_order():
     assert options.changes({"b": 1, "a": "x", "same": 0}, {"a": "y", "b": 1, "c": [1], "same": 0}) \
         == "a 'x' -> 'y', c None -> [1]"
     assert options.changes({"a": 1}, {"a": 1}) == ""
+
+
+def test_help_shows_the_defaults_but_a_flags_and_an_omitted_options():
+    parser = options.UsageParser(formatter_class=options.DefaultsFormatter)
+    parser.add_argument("--on", action="store_true", help="switch on")
+    parser.add_argument("--off", action="store_false", help="switch off")
+    parser.add_argument("--count", type=int, default=0, help="how many")
+    parser.add_argument("--path", help="where; if omitted, here")
+    text = " ".join(parser.format_help().split())
+    assert "--on switch on --off switch off --count COUNT how many (default: 0) " in text
+    assert text.endswith("--path PATH where; if omitted, here")

@@ -1,11 +1,13 @@
 """The output folder: resume only with equal settings, and never lose an earlier run."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from tf1cnn.common.errors import UsageError
+from tf1cnn.style_transfer.config import StyleConfig, complete_settings
 from tf1cnn.style_transfer.shell.rundir import RunDir
 
 SETTINGS = {"height": 250, "style_weight": 1.0, "content_sha256": "aa"}
@@ -85,3 +87,35 @@ def test_new_outputs_and_levels_are_archived_too(tmp_path):
         {"size": "12x16", "step": 1.0, "global_step": 1.0, "evaluations": 2.0, "seconds": 0.5,
          "total": 9.0, "content": 1.0, "style": 8.0, "tv": 0.0}]
     assert run.history() == []
+
+
+def test_an_old_clip_resumes_a_bare_rerun_with_the_frame_target_it_was_made_with(tmp_path):
+    """A clip made when --frame-target defaulted to 0 saved 0 in its config: a rerun that leaves
+    the option out resumes it (the target defines no run) and keeps 0, as the video job does
+    (``prepare``, then ``settled``); a new clip gets the recommended target."""
+    bare = StyleConfig(video="clip", output_dir=str(tmp_path / "old"))
+    made = dataclasses.replace(bare, frame_target=0.0)  # what the earlier version ran
+    old = RunDir(made.output_dir)
+    old.check_writable()
+    old.save_settings(dataclasses.asdict(made), made.run_settings())
+    (tmp_path / "old" / "frames").mkdir()
+    assert old.prepare(bare.run_settings(), complete_settings) == (
+        True, "settings match the saved run")
+    assert bare.settled(old.saved_config()).frame_target == 0.0
+    assert (tmp_path / "old" / "frames").is_dir()
+
+    new = RunDir(str(tmp_path / "new"))
+    new.check_writable()
+    resume, _ = new.prepare(bare.run_settings(), complete_settings)
+    assert not resume and new.saved_config() is None
+    assert bare.settled(None).frame_target == 0.85
+
+
+def test_the_saved_config_is_none_without_config_json_and_empty_when_unreadable(tmp_path):
+    run = finished_run(tmp_path)
+    assert run.saved_config() == {"output_dir": run.path}
+    (tmp_path / "out" / "config.json").write_text("{ broken")
+    assert run.saved_config() == {}
+    (tmp_path / "out" / "config.json").write_text('{"settings": {}}')
+    assert run.saved_config() == {}
+    assert RunDir(str(tmp_path / "none")).saved_config() is None

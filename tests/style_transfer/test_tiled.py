@@ -13,10 +13,11 @@ import tensorflow as tf
 from tf1cnn.common import exits, images
 from tf1cnn.common.errors import UsageError
 from tf1cnn.style_transfer.config import StyleConfig, parse_size
-from tf1cnn.style_transfer.control import masks
+from tf1cnn.style_transfer.control import inputs, masks
 from tf1cnn.style_transfer.network import vgg
 from tf1cnn.style_transfer.objective import losses, memory, tiled, tiles
 from tf1cnn.style_transfer.optimise import engine
+from tf1cnn.style_transfer.optimise.records import Progress
 from tf1cnn.style_transfer.shell import cli
 from tf1cnn.style_transfer.shell.rundir import RunDir
 
@@ -247,11 +248,11 @@ def first_evaluation(layers, config, tiles_, pictures, folder, **controls):
     """(losses, gradient) at a single-level run's initial image, with these tile sizes."""
     content, *styles = pictures
     with engine.Engine(layers, config, tiles_) as style_engine:
-        run = style_engine.run(content, styles[:len(config.style)], [RunDir(str(folder))],
-                               **controls)
+        run = style_engine.run(inputs.prepare(config, content, styles[:len(config.style)],
+                                              **controls), [RunDir(str(folder))])
         records = run.records()
         next(records)  # LevelStart: targets and start image are loaded
-        found = style_engine._levels[-1].evaluator.evaluate(style_engine.session)
+        found = style_engine.level(-1).evaluator.evaluate(style_engine.session)
         records.close()
     return found
 
@@ -289,10 +290,10 @@ def run_to_end(layers, config, tiles_, pictures, folder, resume=False, stop_at=N
     folders = [RunDir(str(folder / f"l{k}")) for k in range(config.scales - 1)] + \
         [RunDir(str(folder))]
     with engine.Engine(layers, config, tiles_) as style_engine:
-        run = style_engine.run(content, [style], folders, resume=resume)
+        run = style_engine.run(inputs.prepare(config, content, [style]), folders, resume=resume)
         last = None
         for record in run.records(lambda step, iterations: True):
-            if isinstance(record, engine.Progress):
+            if isinstance(record, Progress):
                 last = record
                 if stop_at is not None and record.level == config.scales - 1 and \
                         record.step == stop_at:

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +22,11 @@ pytest.importorskip("imageio_ffmpeg")
   # noqa: E402
 from tf1cnn.common import images, samples  # noqa: E402
 from tf1cnn.style_transfer.config import StyleConfig  # noqa: E402
+from tf1cnn.style_transfer.control import inputs  # noqa: E402
 from tf1cnn.style_transfer.network import vgg  # noqa: E402
 from tf1cnn.style_transfer.objective import memory  # noqa: E402
 from tf1cnn.style_transfer.optimise import engine  # noqa: E402
+from tf1cnn.style_transfer.optimise.records import LevelStart, Progress  # noqa: E402
 from tf1cnn.style_transfer.shell import cli, job, video_job  # noqa: E402
 from tf1cnn.style_transfer.shell.rundir import RunDir  # noqa: E402
 from tf1cnn.style_transfer.tools import sample_clip  # noqa: E402
@@ -55,7 +58,7 @@ def clip_folder(tmp_path, photo) -> Path:
 def video_config(tmp_path, tiny_vgg, source, **changes) -> StyleConfig:
     settings = dict(video=str(source), vgg=tiny_vgg, height=HEIGHT, width=WIDTH,
                     output_dir=str(tmp_path / "out"), seed=3, iterations=6, frame_iterations=4,
-                    checkpoint_every=2)
+                    checkpoint_every=2, frame_target=0.0)
     return StyleConfig(**{**settings, **changes})
 
 
@@ -63,7 +66,7 @@ def run_clip(config: StyleConfig, tiny_layers, style, say=None) -> tuple[int, li
     """The CLI's video path, in process, with ``say`` seeing every line."""
     lines = []
     clip = clips.open_clip(config.video, config.first_frame, config.last_frame, config.fps)
-    with engine.Engine(tiny_layers, config) as style_engine:
+    with engine.Engine(tiny_layers, config, terms=video.terms) as style_engine:
         def tell(line):
             lines.append(line)
             if say:
@@ -73,8 +76,8 @@ def run_clip(config: StyleConfig, tiny_layers, style, say=None) -> tuple[int, li
     return code, lines
 
 
-def progress(records) -> list[engine.Progress]:
-    return [r for r in records if isinstance(r, engine.Progress)]
+def progress(records) -> list[Progress]:
+    return [r for r in records if isinstance(r, Progress)]
 
 
 def frames(out: Path) -> list[np.ndarray]:
@@ -88,14 +91,17 @@ def test_a_first_frame_is_the_still_image_run(tmp_path, tiny_layers, pictures):
     config = StyleConfig(height=24, width=32, iterations=5, seed=3, checkpoint_every=5)
     found = []
     for changes in ({}, {"video": "clip.mp4", "temporal_weight": 100.0}):
-        with engine.Engine(tiny_layers, dataclasses.replace(config, **changes)) as style_engine:
+        changed = dataclasses.replace(config, **changes)
+        terms, load = (video.terms, partial(video.load_terms, None)) if changes else (None, None)
+        with engine.Engine(tiny_layers, changed, terms=terms) as style_engine:
             folder = RunDir(str(tmp_path / str(len(found))))
-            records = list(style_engine.run(content, [style], [folder]).records())
+            records = list(style_engine.run(inputs.prepare(changed, content, [style]), [folder],
+                                            load=load).records())
         found.append(records)
-    assert [r.losses["total"] for r in found[0] if isinstance(r, engine.Progress)] == \
-        pytest.approx([r.losses["total"] for r in found[1] if isinstance(r, engine.Progress)],
+    assert [r.losses["total"] for r in found[0] if isinstance(r, Progress)] == \
+        pytest.approx([r.losses["total"] for r in found[1] if isinstance(r, Progress)],
                       rel=1e-5)
-    assert all(r.losses["temporal"] == 0 for r in found[1] if isinstance(r, engine.Progress))
+    assert all(r.losses["temporal"] == 0 for r in found[1] if isinstance(r, Progress))
     np.testing.assert_allclose(found[0][-1].image, found[1][-1].image, atol=1e-3)
 
 
@@ -107,20 +113,35 @@ def test_a_later_frame_runs_the_full_size_from_its_start_towards_the_warped_targ
     target = np.clip(content + np.linspace(-30, 30, 32)[None, :, None], 0, 255)
     mask = np.zeros((24, 32), np.float32)
     mask[:, :16] = 1.0  # only the left half is held
-    with engine.Engine(tiny_layers, config) as style_engine:
+    with engine.Engine(tiny_layers, config, terms=video.terms) as style_engine:
         folders = [RunDir(str(tmp_path / "coarse")), RunDir(str(tmp_path / "full"))]
-        run = style_engine.run(content, [style], folders, target, temporal=(target, mask),
-                               iterations=4)
+        run = style_engine.run(inputs.prepare(config, content, [style], target), folders,
+                               load=partial(video.load_terms, (target, mask)),
+                               full_size_only=True, iterations=4)
         steps = run.records()
         records = [next(steps)]
         np.testing.assert_allclose(run.current_image(), target, atol=1e-3)  # its start
         records += list(steps)
-    starts = [r for r in records if isinstance(r, engine.LevelStart)]
+    starts = [r for r in records if isinstance(r, LevelStart)]
     assert [(s.level, s.iterations) for s in starts] == [(1, 4)]  # the full size only
     result = records[-1].image
     held = np.abs(result - target)[:, :16].mean()
     free = np.abs(result - target)[:, 16:].mean()
     assert held < 0.5 < free  # a weight of 1e4 keeps the masked pixels on their target
+
+
+def test_an_engine_with_terms_of_its_own_runs_only_with_their_load(tmp_path, tiny_layers,
+                                                                   pictures):
+    content, style = pictures
+    config = StyleConfig(height=24, width=32, iterations=1, video="clip")
+    prepared = inputs.prepare(config, content, [style])
+    folders = [RunDir(str(tmp_path))]
+    with engine.Engine(tiny_layers, config, terms=video.terms) as style_engine:
+        with pytest.raises(ValueError, match="needs their load"):
+            style_engine.run(prepared, folders)
+    with engine.Engine(tiny_layers, config) as style_engine:
+        with pytest.raises(ValueError, match="only such an engine takes one"):
+            style_engine.run(prepared, folders, load=partial(video.load_terms, None))
 
 
 def test_a_warm_start_is_the_carried_result_where_held_and_the_content_where_freed():
@@ -139,13 +160,13 @@ def test_a_later_frame_starts_from_its_content_where_the_mask_frees_it(
     config = video_config(tmp_path, tiny_vgg, clip_folder, optimizer="lbfgs", iterations=2,
                           frame_iterations=2, freed_style_weight=freed)
     clip = clips.open_clip(config.video)
-    with engine.Engine(tiny_layers, config) as style_engine:
+    with engine.Engine(tiny_layers, config, terms=video.terms) as style_engine:
         runner = video.ClipRun(style_engine, config, clip, [pictures[1]])
         written, start = [], None
         for record in runner.records(clip.first, None, False):
             if isinstance(record, video.FrameEnd):
                 written.append(record.image)
-            elif isinstance(record, engine.LevelStart) and len(written) == 1:
+            elif isinstance(record, LevelStart) and len(written) == 1:
                 start = runner._run.current_image()
             if len(written) == 2:
                 break
@@ -170,10 +191,12 @@ def test_the_freed_style_is_the_style_loss_of_the_pixels_the_mask_frees(tmp_path
     warped = np.clip(content + 20, 0, 255)
 
     def start(config, mask):
-        with engine.Engine(tiny_layers, config) as style_engine:
+        with engine.Engine(tiny_layers, config, terms=video.terms) as style_engine:
             temporal = None if mask is None else (warped, mask)
-            run = style_engine.run(content, [style], [RunDir(str(tmp_path / "f"))], warped,
-                                   temporal=temporal)
+            run = style_engine.run(inputs.prepare(config, content, [style], warped),
+                                   [RunDir(str(tmp_path / "f"))],
+                                   load=partial(video.load_terms, temporal),
+                                   full_size_only=temporal is not None)
             return progress(run.records(lambda step, n: True))[0].losses
     everything = start(config, np.zeros((24, 32), np.float32))
     assert everything["freed_style"] == pytest.approx(everything["style"], rel=1e-4)
@@ -304,6 +327,25 @@ def test_a_changed_setting_archives_the_clip_and_an_extended_range_continues(
     assert len(list((archived / "frames").iterdir())) == 3
 
 
+def test_a_bare_clip_takes_the_recommended_frame_target_and_a_rerun_keeps_the_clips_own(
+        tmp_path, tiny_vgg, clip_folder, capsys):
+    from tf1cnn.style_transfer.config import FRAME_TARGET
+
+    assert cli.main(cli_args(tmp_path, tiny_vgg, clip_folder, "--last-frame", "2")) == 0
+    saved_file = tmp_path / "out" / "config.json"
+    saved = json.loads(saved_file.read_text())
+    assert saved["config"]["frame_target"] == FRAME_TARGET
+    assert "stops at content+style" in capsys.readouterr().out
+    # A clip made before the default changed recorded 0; extended by a bare rerun, it keeps 0.
+    saved["config"]["frame_target"] = 0.0
+    saved_file.write_text(json.dumps(saved))
+    assert cli.main(cli_args(tmp_path, tiny_vgg, clip_folder)) == 0
+    stdout = capsys.readouterr().out
+    assert "resuming at frame 3 (2 of 3 written; settings match the saved run)" in stdout
+    assert "stops at content+style" not in stdout
+    assert json.loads(saved_file.read_text())["config"]["frame_target"] == 0.0
+
+
 def test_a_clip_saved_before_the_freed_style_existed_resumes_without_it(tmp_path, tiny_vgg,
                                                                          clip_folder, capsys):
     args = cli_args(tmp_path, tiny_vgg, clip_folder, "--freed-style-weight", "0")
@@ -431,7 +473,7 @@ def test_without_the_video_extra_the_error_says_what_to_install(tmp_path, tiny_v
     code = cli.main(cli_args(tmp_path, tiny_vgg, clip_folder))
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
-    assert "video needs cv2" in err and "pip install 'tf1cnn[video]'" in err
+    assert "video needs cv2" in err and "pip install '.[video]'" in err
     assert not (tmp_path / "out").exists()
 
 
@@ -454,8 +496,8 @@ def test_sigint_in_a_background_clip_saves_the_frame_and_a_rerun_resumes_it(
         tmp_path, tiny_vgg, clip_folder, read_until):
     """Started with SIGINT ignored, as a script's background job; stopped in frame 2."""
     args = [sys.executable, str(REPO / "scripts" / "style_transfer.py"),
-            *cli_args(tmp_path, tiny_vgg, clip_folder, "--frame-iterations", "100000",
-                      "--checkpoint-every", "100000")]
+            *cli_args(tmp_path, tiny_vgg, clip_folder, "--frame-target", "0",
+                      "--frame-iterations", "100000", "--checkpoint-every", "100000")]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
