@@ -15,14 +15,24 @@ import and the GPU lookup (which every later Session would otherwise repeat alou
 block, and keeps TensorFlow's Python logger to errors: its deprecation warnings are about its
 own internals (``Saver`` deleting old checkpoints, say), nothing a user can act on. Set
 ``TF1CNN_TF_NOTICES=1`` to see everything as TensorFlow wrote it.
+
+**Precision.** ``resolve_precision("auto")`` picks "bfloat16" only where the processor reports
+bfloat16 instructions (``avx512_bf16`` or ``amx_bf16`` among /proc/cpuinfo's flags) and oneDNN,
+which has the fast bfloat16 kernels, is on; otherwise "float32". It reads no clock, so a rerun on
+the same machine decides the same way. Whether oneDNN is on is read from TensorFlow's own switch,
+``TF_ENABLE_ONEDNN_OPTS`` (``configure_environment`` turns it on unless the user set it), with
+TensorFlow's default where it is unset: on for x86-64 Linux builds on such processors. TensorFlow
+has no public call that says so.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import re
 import sys
 import tempfile
+from collections.abc import Mapping
 
 from .errors import UsageError
 
@@ -35,6 +45,9 @@ NOTICES = tuple(re.compile(pattern) for pattern in (
     r"UNKNOWN ERROR \(303\)$",
 ))
 _started = False  # import_tensorflow has run in this process
+ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
+BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+PRECISIONS = ("float32", "bfloat16", "auto")
 
 
 def configure_environment() -> None:
@@ -45,6 +58,53 @@ def configure_environment() -> None:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    """The processor's feature flags: the first ``flags`` line of ``cpuinfo`` (the text of
+    /proc/cpuinfo, read when None); empty where there is none."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as info:
+                cpuinfo = info.read()
+        except OSError:
+            return set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return set(value.split())
+    return set()
+
+
+def onednn_enabled(environ: Mapping[str, str] | None = None,
+                   machine: str | None = None) -> bool:
+    """Whether TensorFlow runs oneDNN's kernels: ``TF_ENABLE_ONEDNN_OPTS`` as TensorFlow reads
+    it (1/true or 0/false, any case), else its default, on for x86-64 Linux."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(ONEDNN, "").strip().lower()
+    if value in ("1", "true"):
+        return True
+    if value in ("0", "false"):
+        return False
+    machine = platform.machine() if machine is None else machine
+    return sys.platform.startswith("linux") and machine.lower() in ("x86_64", "amd64")
+
+
+def bfloat16_supported(cpuinfo: str | None = None,
+                       environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the processor has bfloat16 instructions and oneDNN is on to use them."""
+    return bool(cpu_flags(cpuinfo) & set(BFLOAT16_FLAGS)) and onednn_enabled(environ)
+
+
+def resolve_precision(precision: str, cpuinfo: str | None = None,
+                      environ: Mapping[str, str] | None = None) -> str:
+    """"float32" or "bfloat16" as given; "auto": "bfloat16" where ``bfloat16_supported``,
+    else "float32". ValueError for anything else."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    return "bfloat16" if bfloat16_supported(cpuinfo, environ) else "float32"
 
 
 def is_notice(line: str) -> bool:

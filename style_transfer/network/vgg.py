@@ -1,10 +1,19 @@
 """The VGG trunk as a TF1 graph: constant weights, named end points, and its analytic cost.
 
-``trunk`` cuts the layers read by :mod:`~style_transfer.network.matconvnet` after the deepest layer a
-run uses. ``VGG`` turns their weights into ``tf.constant``s once (in the current graph) and can
-then be applied to any number of input tensors. Each application returns a dict of end points
-keyed by the file's own layer names: ``conv4_2`` is the convolution output, ``relu4_2`` the same
-after its ReLU. Pooling is average by default, as in the tutorial, or max.
+``trunk`` cuts the layers read by :mod:`~style_transfer.network.matconvnet` after the deepest
+layer a run uses. ``VGG`` turns their weights into ``tf.constant``s once (in the current graph)
+and can then be applied to any number of input tensors. Each application returns a dict of end
+points keyed by the file's own layer names: ``conv4_2`` is the convolution output, ``relu4_2``
+the same after its ReLU. Pooling is average by default, as in the tutorial, or max.
+
+**Precision.** ``VGG(..., precision="bfloat16")`` runs the trunk after ``conv1_1`` in bfloat16:
+``conv1_1`` and its ReLU stay in the image's dtype (casting the image itself would quantise its
+pixels, and L-BFGS's line search then sees a staircase), its output is cast down once, every later
+filter and bias is a bfloat16 constant (rounded once when the graph is built, never cast per
+step), and every end point past the cast is cast back to the image's dtype, so Gram matrices and
+losses see float32 as before. Only the casts a loss reads run: a Session prunes the rest.
+"float32" builds the same ops as it always has; ``runtime.resolve_precision`` turns "auto" into
+one of the two.
 
 ``shapes``, ``flops`` and ``activation_bytes`` give the analytic cost used by the benchmark and
 the memory check, with no TensorFlow involved. ``random_layers`` builds VGG16/VGG19-shaped
@@ -13,7 +22,7 @@ layers with random weights for tests and speed benchmarks.
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -22,9 +31,12 @@ from tf1cnn.common.errors import UsageError
 
 from .matconvnet import Layer
 
+BFLOAT16 = tf.bfloat16.as_numpy_dtype
+
 # Convolutions per block; every VGG block has widths 64, 128, 256, 512, 512.
 BLOCKS = {16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
 WIDTHS = (64, 128, 256, 512, 512)
+PRECISIONS = ("float32", "bfloat16")
 
 
 def trunk(layers: Sequence[Layer], outputs: Iterable[str]) -> list[Layer]:
@@ -64,9 +76,35 @@ def flops(layers: Sequence[Layer], height: int, width: int, backward: bool = Tru
     return total * (2.0 if backward else 1.0)
 
 
-def activation_bytes(layers: Sequence[Layer], height: int, width: int) -> int:
-    """Float32 bytes of every layer output for one image of the given size."""
-    return sum(4 * r * c * ch for r, c, ch in shapes(layers, height, width).values())
+def activation_bytes(layers: Sequence[Layer], height: int, width: int,
+                     precision: str = "float32", outputs: Iterable[str] = ()) -> int:
+    """Bytes of every layer output for one image of the given size: 4 a value in float32; in
+    bfloat16, 2 a value past the first convolution's ReLU, plus that ReLU's bfloat16 copy and
+    the float32 copies of the bfloat16 ``outputs`` (the end points a loss reads)."""
+    sizes = shapes(layers, height, width)
+    if precision == "float32":
+        return sum(4 * r * c * ch for r, c, ch in sizes.values())
+    first = _first_relu(layers)
+    total, wide = 0, True
+    for name, (rows, cols, channels) in sizes.items():
+        values = rows * cols * channels
+        total += (4 if wide else 2) * values
+        if not wide and name in outputs:
+            total += 4 * values
+        if name == first:
+            total += 2 * values
+            wide = False
+    return total
+
+
+def _first_relu(layers: Sequence[Layer]) -> str:
+    """The layer after which a bfloat16 trunk casts down: the first convolution's ReLU (the
+    convolution itself when no ReLU follows it)."""
+    names = [layer.name for layer in layers]
+    start = next(k for k, layer in enumerate(layers) if layer.kind == "conv")
+    after = start + 1
+    return names[after] if after < len(layers) and layers[after].kind == "relu" \
+        else names[start]
 
 
 def weight_bytes(layers: Sequence[Layer]) -> int:
@@ -86,18 +124,29 @@ def weights_sha256(layers: Sequence[Layer]) -> str:
 
 class VGG:
     """The trunk as graph ops: weights become constants of the current graph once, and each
-    call applies the trunk to an input tensor."""
+    call applies the trunk to an input tensor. ``precision``: "float32" (the layers' own dtype
+    throughout) or "bfloat16" (after ``conv1_1``; see the module docstring)."""
 
-    def __init__(self, layers: Sequence[Layer], pooling: str = "avg"):
+    def __init__(self, layers: Sequence[Layer], pooling: str = "avg",
+                 precision: str = "float32"):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)} "
+                             f"(resolve 'auto' with runtime.resolve_precision first)")
         self.layers = list(layers)
         self.pooling = pooling
+        self.precision = precision
         self._weights = {}
+        narrow = False  # the first convolution keeps the layers' dtype
         with tf.compat.v1.name_scope("vgg_weights"):
             for layer in self.layers:
                 if layer.kind == "conv":
+                    weights, bias = layer.weights, layer.bias
+                    if narrow:
+                        weights, bias = weights.astype(BFLOAT16), bias.astype(BFLOAT16)
                     self._weights[layer.name] = (
-                        tf.constant(layer.weights, name=f"{layer.name}_w"),
-                        tf.constant(layer.bias, name=f"{layer.name}_b"))
+                        tf.constant(weights, name=f"{layer.name}_w"),
+                        tf.constant(bias, name=f"{layer.name}_b"))
+                    narrow = precision == "bfloat16"
 
     def __call__(self, image: tf.Tensor, scope: str = "vgg") -> dict[str, tf.Tensor]:
         """End points of the trunk for a [batch, height, width, 3] mean-subtracted RGB tensor."""
@@ -107,6 +156,8 @@ class VGG:
             for layer in self.layers:
                 if layer.kind == "conv":
                     kernel, bias = self._weights[layer.name]
+                    if net.dtype != kernel.dtype:  # bfloat16 from here on
+                        net = tf.cast(net, kernel.dtype, name=f"{layer.name}_input")
                     net = tf.nn.bias_add(
                         tf.nn.conv2d(net, kernel, strides=1, padding="SAME"), bias,
                         name=layer.name)
@@ -116,7 +167,8 @@ class VGG:
                     pool = tf.nn.avg_pool2d if self.pooling == "avg" else tf.nn.max_pool2d
                     net = pool(net, ksize=layer.pool_size, strides=layer.pool_size,
                                padding="SAME", name=layer.name)
-                end_points[layer.name] = net
+                end_points[layer.name] = net if net.dtype == image.dtype else \
+                    tf.cast(net, image.dtype, name=f"{layer.name}_{image.dtype.name}")
         return end_points
 
 

@@ -3,20 +3,22 @@ and probe.
 
 The estimate is a model fitted to measured peaks, not a promise: peak resident memory is about
 ``FIXED_BYTES + weights x WEIGHT_COPIES + activations x ACTIVATION_COPIES``, plus L-BFGS's
-history, where *activations* are the float32 outputs of every layer of the trunk for one image
-(``vgg.activation_bytes``). The first two terms are the *runtime* (``runtime_bytes``); the rest,
-what the optimisation itself needs, is what a *budget* (``--max-memory``) bounds.
+history, where *activations* are the outputs of every layer of the trunk for one image
+(``vgg.activation_bytes``): 4 bytes a value in float32; in bfloat16, 2 past ``conv1_1``, plus
+the float32 copies the losses read at the content and style layers. The first two terms are
+the *runtime* (``runtime_bytes``); the rest, what the optimisation itself needs, is what a
+*budget* (``--max-memory``) bounds.
 
 ``plan`` picks, for each coarse-to-fine level, one pass when it fits the budget, and otherwise
-the largest tiles that do (:mod:`~style_transfer.objective.tiled`): a tiled level needs the activations
-of one tile's window, and what grows with the whole image (``level_bytes``). A level that
-cannot fit even in the smallest tiles is refused with the budget it would need, before any
+the largest tiles that do (:mod:`~style_transfer.objective.tiled`): a tiled level needs the
+activations of one tile's window, and what grows with the whole image (``level_bytes``). A level
+that cannot fit even in the smallest tiles is refused with the budget it would need, before any
 graph is built.
 
 The two ``/proc`` probes live here too (shared with the benchmarks): ``available_memory``
 (MemAvailable) and ``peak_resident`` (this process's VmHWM).
 
-    python -m tf1cnn.style_transfer.objective.memory 4320 7680   # VGG19's plan for Adam and L-BFGS here
+    python -m tf1cnn.style_transfer.objective.memory 4320 7680 [bfloat16]  # VGG19's plans here
 """
 from __future__ import annotations
 
@@ -33,33 +35,21 @@ from ..network import vgg
 from ..network.matconvnet import Layer
 from . import tiles
 
-# FIXED_BYTES covers the TensorFlow runtime and the weights read from the cache (weights.py).
-# Set from measured peaks (VmHWM, benchmarks/style_speed.py, Adam, full-size random VGG19):
-# 1833 MB at 250x333 and 2359 MB at 512x512, estimated 2033 and 2655 MB, 200 MB and more above
-# (peaks vary by about that between identical runs). Before the cache, reading the whole
-# 535 MB .mat file on every run cost about 250 MB more (2075 and 2519 MB, old code, same run).
-# Large sizes, measured with the .mat read, for L-BFGS with --scales 3
-# (benchmarks/style_quality.py --largest): 11.3 GiB at 1500x2000 (6.8 GiB of activations) and
-# 15.9 GiB at 2000x2000 (9.1 GiB), estimated 14.1 and 18.2 GiB now.
+# The constants are set from measured peaks (VmHWM); see docs/tiles.md.
+# TensorFlow's runtime and the weights read from the cache (weights.py).
 FIXED_BYTES = 1592 * 2**20
 WEIGHT_COPIES = 3
 ACTIVATION_COPIES = 1.5
 # SciPy's L-BFGS-B keeps 2 x m correction vectors and about 12 more of the image's size in
 # float64 (m = 10 corrections: 32 values), plus float32 copies of the image and its gradient.
 LBFGS_VECTORS_FIXED = 12
-# In tiles, where the activations no longer dwarf them, the float64 arrays of the image's size
-# around SciPy count too: the bounds (2), the iterate and the last evaluated point, the
-# gradient handed back. A 3840x2160 run on VGG16 in 4 tiles peaked 1.1 GiB (4.4 such copies)
-# above its estimate without them (benchmarks/large_run.py).
+# In tiles, where activations no longer dwarf them, SciPy's float64 arrays of the image's size
+# count too: the bounds (2), the iterate, the last evaluated point, the gradient handed back.
 LBFGS_TILED_COPIES = 6
-# A tiled level also holds arrays of the whole image: the Variable, the image fetched for an
-# evaluation, its gradient, the picture of a progress record and its copies on the way to a
-# PNG, counted in float32 RGB images; Adam's two moments are counted apart. Measured with
-# benchmarks/tiled_memory.py's worker at 7680x4320 on a VGG19 with 1/16 of the channels (so
-# that these arrays dominate): 4.8 GiB above the 64x64 peak, 5.9 GiB estimated. With the full
-# VGG19 under a 6 GiB budget, 4.7 GiB above it at 8K and 4.6 GiB at 4K.
+# A tiled level's float32 RGB arrays of the whole image: the Variable, the image fetched for an
+# evaluation, its gradient, a progress record's picture and its copies on the way to a PNG.
 IMAGE_COPIES = 6
-ADAM_COPIES = 2
+ADAM_COPIES = 2  # Adam's two moments
 MARGIN = 2**30  # kept free of the default budget
 
 
@@ -74,13 +64,17 @@ def scaled(height: int, width: int, scale: float) -> tuple[int, int]:
 
 
 def memory_estimate(layers: Sequence[Layer], height: int, width: int, optimizer: str = "adam",
-                    style_scale: float = 1.0, corrections: int = 10) -> int:
+                    style_scale: float = 1.0, corrections: int = 10,
+                    precision: str = "float32", outputs: Sequence[str] = ()) -> int:
     """Bytes of peak memory expected for an optimisation through ``layers`` at this size: the
-    larger of the optimisation and the one forward pass of a style image at ``style_scale``."""
-    optimise = ACTIVATION_COPIES * vgg.activation_bytes(layers, height, width)
+    larger of the optimisation and the one forward pass of a style image at ``style_scale``.
+    ``precision`` the trunk's; in bfloat16, ``outputs`` are the layers the losses read."""
+    optimise = ACTIVATION_COPIES * vgg.activation_bytes(layers, height, width, precision,
+                                                        outputs)
     if optimizer == "lbfgs":
         optimise += lbfgs_bytes_per_value(corrections) * height * width * 3
-    style = vgg.activation_bytes(layers, *scaled(height, width, style_scale))
+    style = vgg.activation_bytes(layers, *scaled(height, width, style_scale), precision,
+                                 outputs)
     return int(FIXED_BYTES + WEIGHT_COPIES * vgg.weight_bytes(layers) + max(optimise, style))
 
 
@@ -89,10 +83,10 @@ def runtime_bytes(layers: Sequence[Layer]) -> int:
     return int(FIXED_BYTES + WEIGHT_COPIES * vgg.weight_bytes(layers))
 
 
-def level_bytes(layers: Sequence[Layer], level, size: int) -> int:
+def level_bytes(layers: Sequence[Layer], level, size: int, precision: str = "float32") -> int:
     """Bytes beyond the runtime for a level (a ``StyleConfig``) evaluated in tiles of ``size``
-    interior pixels: one window's activations, and the whole image's arrays, optimiser state,
-    content target and style picture."""
+    interior pixels in this ``precision``: one window's activations, and the whole image's
+    arrays, optimiser state, content target and style picture."""
     height, width = level.height, level.width
     channels = 1 if level.colour_control == "luminance" else 3
     window = tiles.window_size(height, width, size, vgg.halo(layers))
@@ -105,8 +99,14 @@ def level_bytes(layers: Sequence[Layer], level, size: int) -> int:
         state += ADAM_COPIES * 4 * height * width * channels
     rows, cols, depth = vgg.shapes(layers, height, width)[level.content_layer]
     style = 4 * 3 * int(np.prod(scaled(height, width, level.style_scale)))
-    return int(ACTIVATION_COPIES * vgg.activation_bytes(layers, *window) + state
+    window_bytes = vgg.activation_bytes(layers, *window, precision, _outputs(level))
+    return int(ACTIVATION_COPIES * window_bytes + state
                + 4 * rows * cols * depth + style)
+
+
+def _outputs(level) -> tuple[str, ...]:
+    """The end points a level's losses read: its content and style layers."""
+    return (level.content_layer, *level.style_layers)
 
 
 def gib(size: int) -> str:
@@ -126,13 +126,13 @@ def default_budget(layers: Sequence[Layer]) -> int:
     return available_memory() - runtime_bytes(layers) - MARGIN
 
 
-def plan(layers: Sequence[Layer], levels: Sequence, budget: int | None = None
-         ) -> list[int | None]:
+def plan(layers: Sequence[Layer], levels: Sequence, budget: int | None = None,
+         precision: str = "float32") -> list[int | None]:
     """Per level config (``StyleConfig.levels``), None to evaluate it in one pass, or the
     largest tile size (a multiple of the trunk's stride) whose estimate fits ``budget`` bytes
-    beyond the runtime (None: ``default_budget``). UsageError, giving the budget it would
-    need, when a level fits not even in the smallest tiles (the largest such level, so that
-    the budget named is enough for them all)."""
+    beyond the runtime (None: ``default_budget``), for a trunk in ``precision``. UsageError,
+    giving the budget it would need, when a level fits not even in the smallest tiles (the
+    largest such level, so that the budget named is enough for them all)."""
     given = budget is not None
     budget = default_budget(layers) if budget is None else budget
     stride = vgg.strides(layers)[layers[-1].name]
@@ -141,12 +141,13 @@ def plan(layers: Sequence[Layer], levels: Sequence, budget: int | None = None
         level = levels[index]
         height, width = level.height, level.width
         whole = memory_estimate(layers, height, width, level.optimizer, level.style_scale,
-                                level.lbfgs_corrections) - runtime_bytes(layers)
+                                level.lbfgs_corrections, precision, _outputs(level)) - \
+            runtime_bytes(layers)
         sizes = range(-(-max(height, width) // stride) * stride, 0, -stride)
         size = None if whole <= budget else \
-            next((s for s in sizes if level_bytes(layers, level, s) <= budget), 0)
+            next((s for s in sizes if level_bytes(layers, level, s, precision) <= budget), 0)
         if size == 0:
-            least = level_bytes(layers, level, stride)
+            least = level_bytes(layers, level, stride, precision)
             if given:
                 have = (f"the budget is {amount(budget)} (--max-memory); give --max-memory "
                         f"{gib(least)}G or more, or use")
@@ -165,10 +166,10 @@ def plan(layers: Sequence[Layer], levels: Sequence, budget: int | None = None
     return found
 
 
-def describe(layers: Sequence[Layer], level, size: int) -> str:
+def describe(layers: Sequence[Layer], level, size: int, precision: str = "float32") -> str:
     """How a tiled level is evaluated, for the log."""
     count = tiles.count(level.height, level.width, size)
-    need = level_bytes(layers, level, size)
+    need = level_bytes(layers, level, size, precision)
     return (f"{level.height}x{level.width} in {count} tiles of up to {size}x{size} pixels "
             f"with a {vgg.halo(layers)}-pixel halo; about {need / 2**30:.1f} GiB beyond the "
             f"runtime's {runtime_bytes(layers) / 2**30:.1f}")
@@ -202,16 +203,18 @@ if __name__ == "__main__":
     from ..config import StyleConfig
 
     rows, cols = int(sys.argv[1]), int(sys.argv[2])
+    precision = sys.argv[3] if len(sys.argv) > 3 else "float32"
     trunk = vgg.trunk(vgg.random_layers(19), ["relu4_2", "relu5_1"])
     print(f"{available_memory() / 2**30:.1f} GiB available; the runtime takes "
           f"{runtime_bytes(trunk) / 2**30:.1f} GiB of it")
     for name in ("adam", "lbfgs"):
         config = StyleConfig(height=rows, width=cols, optimizer=name)
         try:
-            (size,) = plan(trunk, [config])
+            (size,) = plan(trunk, [config], precision=precision)
         except UsageError as refused:
             print(f"{name}: {refused}")
             continue
-        one = memory_estimate(trunk, rows, cols, name) / 2**30
+        one = memory_estimate(trunk, rows, cols, name, precision=precision,
+                              outputs=_outputs(config)) / 2**30
         print(f"{name}: " + (f"one pass, about {one:.1f} GiB" if size is None else
-                             describe(trunk, config, size)))
+                             describe(trunk, config, size, precision)))

@@ -9,8 +9,9 @@ Every term of the objective is a sum over positions, or a function of such sums:
   nothing else from outside the position;
 * total variation sums over neighbouring pixel pairs.
 
-So :class:`TiledEvaluator` makes two passes over the tiles of :mod:`~style_transfer.objective.tiles`,
-each tile's features cropped to its interior so that every position counts once:
+So :class:`TiledEvaluator` makes two passes over the tiles of
+:mod:`~style_transfer.objective.tiles`, each tile's features cropped to its interior so that
+every position counts once:
 
 1. forward only: add up each style layer's Gram matrix (in float64), the content error and
    the variation; then the losses, and dL/dG of each layer, follow in numpy with the whole
@@ -23,6 +24,12 @@ each tile's features cropped to its interior so that every position counts once:
 :class:`TileNetwork` is that graph for one window of any size, built once per engine and
 shared by its tiled levels. Targets are computed tile by tile too (``TileNetwork.forward``):
 at 8K the untiled forward pass of a content image alone would need about 17 GB.
+
+Exact means to the arithmetic's rounding: float64 tiles match to 1e-9, float32 to 1e-5. With a
+bfloat16 trunk (``vgg.VGG(..., precision="bfloat16")``) the features still agree to float32's
+rounding, but each window's gradient is rounded to bfloat16 before the windows are added up,
+so the gradient differs from the untiled bfloat16 one by about bfloat16's 2^-8: the tolerance
+is stated and tested in tests/style_transfer/test_precision.py.
 """
 from __future__ import annotations
 
@@ -42,7 +49,9 @@ class TileNetwork:
 
     ``guided``: the Gram matrices are guided ones, [R, N, N] per layer, for the masks fed for
     the window's interior; otherwise [1, N, N]. ``to_network`` maps the optimised image (its
-    ``channels``) to the network's mean-subtracted RGB, as ``Evaluator``'s does.
+    ``channels``) to the network's mean-subtracted RGB, as ``Evaluator``'s does. The trunk runs
+    in ``network``'s precision; its end points, and so everything here, are in the layers'
+    dtype (``dtype``) either way.
     """
 
     def __init__(self, network: vgg.VGG, content_layer: str, style_layers: Sequence[str],

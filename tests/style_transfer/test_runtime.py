@@ -1,7 +1,9 @@
-"""The quiet start: TensorFlow's known notices are held back, every other line on fd 2 is kept."""
+"""The quiet start: TensorFlow's known notices are held back, every other line on fd 2 is kept.
+The precision ``auto`` resolves to, from the processor's flags and oneDNN's switch."""
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -42,3 +44,27 @@ def test_the_opt_out_shows_everything(capfd, monkeypatch):
     with runtime.quiet():
         os.write(2, NOTICES.encode())
     assert capfd.readouterr().err == NOTICES
+
+
+FLAGS = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f {extra}\nbugs\t\t:\n"
+
+
+@pytest.mark.parametrize("extra, environ, expected", [
+    ("avx512_bf16", {"TF_ENABLE_ONEDNN_OPTS": "1"}, "bfloat16"),
+    ("amx_bf16 amx_tile", {"TF_ENABLE_ONEDNN_OPTS": "true"}, "bfloat16"),
+    ("avx512_vnni", {"TF_ENABLE_ONEDNN_OPTS": "1"}, "float32"),  # no bfloat16 instructions
+    ("avx512_bf16", {"TF_ENABLE_ONEDNN_OPTS": "0"}, "float32"),  # oneDNN off
+    ("avx512_bf16", {"TF_ENABLE_ONEDNN_OPTS": "False"}, "float32"),
+])
+def test_auto_picks_bfloat16_only_with_the_instructions_and_onednn(extra, environ, expected):
+    cpuinfo = FLAGS.format(extra=extra)
+    assert runtime.resolve_precision("auto", cpuinfo, environ) == expected
+    assert runtime.resolve_precision("float32", cpuinfo, environ) == "float32"
+
+
+def test_onednn_defaults_to_tensorflows_choice_where_unset():
+    assert runtime.onednn_enabled({}, "x86_64") == sys.platform.startswith("linux")
+    assert not runtime.onednn_enabled({}, "aarch64")
+    assert runtime.cpu_flags("no flags here") == set()
+    with pytest.raises(ValueError, match="choose one of float32, bfloat16, auto"):
+        runtime.resolve_precision("float16")
