@@ -45,6 +45,7 @@ VARIANTS = {
     "regions": ["--content-mask", "{mask}", "--style", str(STYLE), "{second}",
                 "--region-style", "red=1", "blue=2"],
 }
+SHEET = ("plain", "preserve", "luminance", "match", "regions")  # the table's and picture's order
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -81,18 +82,13 @@ def evaluate(layers, config, content, styles, picture, **pictures) -> dict:
     return values
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse(argv)
+def make_inputs(work: pathlib.Path, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The content fitted to ``height``x``width`` and the regions' mask (red left, blue right),
+    written to ``work`` with the second style."""
     import imageio.v3 as iio
 
     from tf1cnn.common import images
-    from tf1cnn.style_transfer.config import StyleConfig
-    from tf1cnn.style_transfer.control import colour
-    from tf1cnn.style_transfer.network import weights
-    from tf1cnn.style_transfer.shell import metrics, report
 
-    height, width = (int(v) for v in args.size.split("x"))
-    work = pathlib.Path(tempfile.mkdtemp(prefix="control_quality_"))
     content = images.fit(images.read_rgb(CONTENT), height, width)
     mask = np.zeros((height, width, 3), np.uint8)
     mask[:, : width // 2] = (255, 0, 0)
@@ -100,6 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     iio.imwrite(work / "content.png", images.to_uint8(content))  # the mask fits it exactly
     iio.imwrite(work / "mask.png", mask)
     iio.imwrite(work / "second.png", second_style())
+    return content, mask
+
+
+def run_variants(args: argparse.Namespace, work: pathlib.Path, height: int,
+                 width: int) -> tuple[dict, dict]:
+    """Each of VARIANTS through the entry script in a subprocess: the result pictures and the
+    ``metrics.json`` of each, by name."""
+    from tf1cnn.common import images
+
     common = ["--vgg", args.vgg, "--content", str(work / "content.png"), "--height",
               str(height), "--width", str(width), "--optimizer", "lbfgs", "--iterations",
               str(args.iterations), "--seed", "0"]
@@ -115,12 +120,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         results[name] = images.read_rgb(out / "result.png")
         found[name] = json.loads((out / "metrics.json").read_text())
         print(f"{name}: {found[name]}", file=sys.stderr, flush=True)
-    results["preserve"] = images.preserve_colors(content, results["plain"])
+    return results, found
+
+
+def region_losses(layers, config, content, styles, picture, mask) -> dict:
+    """Each half's guided Gram loss against each style (the other half set to no style)."""
+    row = {}
+    regional = dataclasses.replace(config, content_mask="mask", style=("a", "b"))
+    for region, rest in (("red", "blue"), ("blue", "red")):
+        for index, label in ((1, "waves"), (2, "tiles")):
+            measure = dataclasses.replace(
+                regional, region_style=(f"{region}={index}", f"{rest}=none"))
+            row[f"{region}_vs_{label}"] = evaluate(
+                layers, measure, content, styles, picture,
+                content_mask=mask.astype(np.float32))["style"]
+    return row
+
+
+def fixed_objective(vgg: str, content: np.ndarray, mask: np.ndarray, results: dict,
+                    work: pathlib.Path) -> dict:
+    """Every result of SHEET, as saved, under the plain objective, with its colour metrics; for
+    ``match`` also against the recoloured style, for ``regions`` each half against each style."""
+    from tf1cnn.common import images
+    from tf1cnn.style_transfer.config import StyleConfig
+    from tf1cnn.style_transfer.control import colour
+    from tf1cnn.style_transfer.network import weights
+    from tf1cnn.style_transfer.shell import metrics
+
+    height, width = content.shape[:2]
     style, second = images.read_rgb(STYLE), images.read_rgb(work / "second.png")
     config = StyleConfig(height=height, width=width, seed=0)
-    layers = weights.load(args.vgg, (config.content_layer, *config.style_layers)).layers
+    layers = weights.load(vgg, (config.content_layer, *config.style_layers)).layers
     table = {}
-    for name in ("plain", "preserve", "luminance", "match", "regions"):
+    for name in SHEET:
         picture = images.to_uint8(results[name]).astype(np.float32)
         plain = evaluate(layers, config, content, [style], picture)
         row = {"content_loss": plain["content"], "style_loss": plain["style"],
@@ -131,22 +163,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             row["style_loss_matched"] = evaluate(layers, config, content, [recoloured],
                                                  picture)["style"]
         if name == "regions":
-            regional = dataclasses.replace(config, content_mask="mask", style=("a", "b"))
-            for region, rest in (("red", "blue"), ("blue", "red")):
-                for index, label in ((1, "waves"), (2, "tiles")):
-                    measure = dataclasses.replace(
-                        regional, region_style=(f"{region}={index}", f"{rest}=none"))
-                    row[f"{region}_vs_{label}"] = evaluate(
-                        layers, measure, content, [style, second], picture,
-                        content_mask=mask.astype(np.float32))["style"]
+            row.update(region_losses(layers, config, content, [style, second], picture, mask))
         table[name] = row
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    from tf1cnn.common import images
+    from tf1cnn.style_transfer.shell import report
+
+    height, width = (int(v) for v in args.size.split("x"))
+    work = pathlib.Path(tempfile.mkdtemp(prefix="control_quality_"))
+    content, mask = make_inputs(work, height, width)
+    results, found = run_variants(args, work, height, width)
+    results["preserve"] = images.preserve_colors(content, results["plain"])
+    table = fixed_objective(args.vgg, content, mask, results, work)
     for name, row in table.items():
         print(f"{name:10}" + " ".join(f"{k}={v:.4g}" for k, v in row.items()))
     summary = {"vgg": args.vgg, "size": args.size, "iterations": args.iterations,
                "runs": found, "fixed_objective": table}
     pathlib.Path(args.json).write_text(json.dumps(summary, indent=1) + "\n")
-    sheet = report.contact_sheet([content] + [results[n] for n in (
-        "plain", "preserve", "luminance", "match", "regions")], height)
+    sheet = report.contact_sheet([content] + [results[n] for n in SHEET], height)
     images.write_png(args.picture, sheet)
     print(f"wrote {args.json} and {args.picture}", file=sys.stderr)
     return 0

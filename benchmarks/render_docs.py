@@ -12,6 +12,7 @@ Standard library only: it runs in the test suite without TensorFlow.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import pathlib
@@ -83,15 +84,13 @@ def batch_overhead() -> str:
 
 
 def _pixels(size: str) -> int:
-    height, width = (int(v) for v in size.split("x"))
-    return height * width
+    return math.prod(int(v) for v in size.split("x"))
 
 
 def full_size_evaluations(result: dict) -> float:
-    """Each level's evaluations weighted by its share of the full size's pixels."""
-    last = {}
-    for _, size, _, _, evaluations, *_ in result["timeline"]:
-        last[size] = evaluations
+    """Each level's evaluations (its last timeline entry's) weighted by its share of the full
+    size's pixels."""
+    last = {size: evaluations for _, size, _, _, evaluations, *_ in result["timeline"]}
     return sum(n * _pixels(size) / _pixels(result["size"]) for size, n in last.items())
 
 
@@ -100,20 +99,17 @@ def seed_quality(result: dict, reference: dict) -> bool:
         result["final_content"] <= CONTENT_SLACK * reference["final_content"]
 
 
-def _references(results: list[dict]) -> list[dict]:
-    return [r for r in results if r["variant"] == "reference" and "failed" not in r]
-
-
-def _same(results: list[dict], reference: dict, variant: str) -> list[dict]:
-    return [r for r in results if r["variant"] == variant and "failed" not in r
-            and r["network"] == reference["network"] and r["size"] == reference["size"]]
+def _runs(results: list[dict], variant: str, like: dict | None = None) -> list[dict]:
+    """The results of ``variant`` that did not fail; of ``like``'s network and size if given."""
+    return [r for r in results if r["variant"] == variant and "failed" not in r and (
+        like is None or (r["network"], r["size"]) == (like["network"], like["size"]))]
 
 
 def style_quality_fast() -> str:
     data = load("style_quality")
     rows = []
-    for ref in _references(data["results"]):
-        runs = _same(data["results"], ref, "fast")
+    for ref in _runs(data["results"], "reference"):
+        runs = _runs(data["results"], "fast", ref)
         median = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
         work = full_size_evaluations(median) / full_size_evaluations(ref)
         rows.append((ref["network"], ref["size"], f"{ref['seconds']:.1f}",
@@ -129,13 +125,13 @@ def style_quality_fast() -> str:
 
 def style_quality_sweep() -> str:
     data = load("style_quality")
-    references = _references(data["results"])
-    names = list(dict.fromkeys(r["variant"] for r in data["results"] if r["variant"] != "reference"))
+    references = _runs(data["results"], "reference")
+    names = dict.fromkeys(r["variant"] for r in data["results"] if r["variant"] != "reference")
     rows = []
     for name in names:
         cells = []
         for ref in references:
-            run = next(iter(_same(data["results"], ref, name)), None)
+            run = next(iter(_runs(data["results"], name, ref)), None)
             if run is None:
                 cells.append("—")
                 continue
@@ -152,8 +148,7 @@ def style_quality_21cd054() -> str:
     results = [r for r in data["results"] if r["variant"] != "largest"]
     rows = []
     for r in results:
-        ref = next(x for x in _references(results)
-                   if x["network"] == r["network"] and x["size"] == r["size"])
+        ref = _runs(results, "reference", r)[0]
         work = full_size_evaluations(r)
         rows.append((r["network"], r["size"], r["variant"], r["outcome"], f"{r['seconds']:.0f}",
                      f"{r['seconds'] / ref['seconds']:.2f}", f"{r['final_loss']:.4g}", r["steps"],
@@ -167,8 +162,9 @@ def style_quality_21cd054() -> str:
 
 def largest_one_pass() -> str:
     data = load("style_quality_21cd054")
-    rows = [(r["network"], r["size"].replace("x", "×"), r["steps"], f"{r['peak_mb'] / 1024:.1f} GiB",
-             f"{r['ms_per_full_step'] / 1000:.0f} s", f"{r['other_cores']:.2f}")
+    rows = [(r["network"], r["size"].replace("x", "×"), r["steps"],
+             f"{r['peak_mb'] / 1024:.1f} GiB", f"{r['ms_per_full_step'] / 1000:.0f} s",
+             f"{r['other_cores']:.2f}")
             for r in data["results"] if r["variant"] == "largest"]
     return caption("style_quality_21cd054", data, " `style_quality.py --largest HxW`: "
                    "`--optimizer lbfgs --scales 3`, a few steps a level.") + markdown(
@@ -214,7 +210,8 @@ def large_run() -> str:
     last = data["last"]
     rows = [("full size", last["size"].replace("x", "×")),
             ("wall time", f"{data['wall_seconds'] / 60:.0f} min ({data['wall_seconds']:.0f} s)"),
-            ("s per full-size iteration (median)", f"{data['full_size_seconds_per_iteration']:.0f}"),
+            ("s per full-size iteration (median)",
+             f"{data['full_size_seconds_per_iteration']:.0f}"),
             ("full-size iterations, evaluations", f"{last['step']:.0f}, {last['evaluations']:.0f}"),
             ("peak resident set", f"{data['peak_bytes'] / GIB:.2f} GiB"),
             ("final total, content, style loss",
@@ -233,8 +230,9 @@ def control_quality() -> str:
                 "match": f"{own['match']['style_loss']:.0f} (recoloured style)"}
     label = {"plain": "plain", "preserve": "`--preserve-colors`",
              "luminance": "`--colour-control luminance`", "match": "`--colour-control match`"}
-    rows = [(label[k], bold(f"{fixed[k]['colour_distance_content']:.3f}",
-                            k in ("luminance", "match") and fixed[k]["colour_distance_content"] < plain),
+    closer = {k: k in ("luminance", "match") and fixed[k]["colour_distance_content"] < plain
+              for k in label}
+    rows = [(label[k], bold(f"{fixed[k]['colour_distance_content']:.3f}", closer[k]),
              f"{fixed[k]['ssim_luminance']:.3f}", f"{fixed[k]['content_loss']:.2f}",
              f"{fixed[k]['style_loss']:,.0f}", own_loss[k]) for k in label]
     return caption("control_quality", data) + markdown(
@@ -257,11 +255,8 @@ def _video_label(name: str) -> str:
     if name == "independent":
         return name
     parts = dict(p.split("=") for p in name.split()[1:])
-    options = []
-    if "freed" in parts:
-        options.append(f"--freed-style-weight {parts['freed']}")
-    if "target" in parts:
-        options.append(f"--frame-target {parts['target']}")
+    flags = {"freed": "--freed-style-weight", "target": "--frame-target"}
+    options = [f"{flag} {parts[key]}" for key, flag in flags.items() if key in parts]
     label = "consistent" if "freed" in parts else "consistent (default)"
     label += f", `{' '.join(options)}`" if options else ""
     return label + ("" if "target" in parts else ", 50 steps a frame")
@@ -278,20 +273,23 @@ def _steps(reached: list[float] | None) -> str:
     return f"{statistics.median(reached):g}, {'never' if math.isinf(worst) else f'{worst:g}'}"
 
 
+def _near(summary: dict, ratio: str) -> str:
+    """A loss ratio to the independent frames', bold within 25 % of 1 (1, not bold, if absent)."""
+    return bold(f"{summary.get(ratio, 1):.3f}", abs(summary.get(ratio, 9) - 1) <= 0.25)
+
+
 def _video(name: str) -> str:
+    """The table of video_quality.json or of an earlier run of it (cfb180d, static)."""
     data = load(name)
     runs, rows = data["runs"], []
     warm = data["iterations"] / 3  # issue 11: a later frame at its independent loss within 1/3
     for s in data["summary"]:
-        reached = s.get("steps_to_independent_loss")
+        reached, stable = s.get("steps_to_independent_loss"), s.get("stable", False)
         later = statistics.median(f["seconds"] for f in runs[s["run"]]["frames"][1:])
-        rows.append((_video_label(s["run"]), bold(f"{s['mean_warping_error']:.2f}",
-                                                  s.get("stable", False)),
-                     bold(_ratio(s.get("warping_ratio", 1)), s.get("stable", False)),
-                     f"{s['mean_style']:.1f}", bold(f"{s.get('style_ratio', 1):.3f}",
-                                                    abs(s.get("style_ratio", 9) - 1) <= 0.25),
-                     f"{s['mean_content']:.3f}", bold(f"{s.get('content_ratio', 1):.3f}",
-                                                      abs(s.get("content_ratio", 9) - 1) <= 0.25),
+        rows.append((_video_label(s["run"]), bold(f"{s['mean_warping_error']:.2f}", stable),
+                     bold(_ratio(s.get("warping_ratio", 1)), stable), f"{s['mean_style']:.1f}",
+                     _near(s, "style_ratio"), f"{s['mean_content']:.3f}",
+                     _near(s, "content_ratio"),
                      bold(_steps(reached), bool(reached) and max(reached) <= warm),
                      f"{later:.1f}"))
     more = f" {data['frames']} frames of {data['size']}, {data['iterations']} L-BFGS steps."
@@ -299,18 +297,6 @@ def _video(name: str) -> str:
         ("run", "warping error", "÷ independent", "mean style loss", "÷", "mean content loss",
          "÷", f"steps to the independent frame's loss (median, max; {data['frames'] - 1} frames)",
          "s/frame (later frames, median)"), rows)
-
-
-def video_quality() -> str:
-    return _video("video_quality")
-
-
-def video_quality_cfb180d() -> str:
-    return _video("video_quality_cfb180d")
-
-
-def video_quality_static() -> str:
-    return _video("video_quality_static")
 
 
 def video_quality_weights() -> str:
@@ -330,8 +316,9 @@ def video_speed() -> str:
             ("first frame", f"{data['first_frame_seconds']:.1f} s"),
             ("a later frame (median)", f"**{data['median_seconds_per_frame']:.1f} s**, "
              f"{data['median_evaluations']:.0f} evaluations"),
-            ("optical flow of a later frame (median)", f"{data['median_flow_seconds'] * 1000:.0f} ms"
-             f", **{data['flow_share'] * 100:.1f} %** of the time"),
+            ("optical flow of a later frame (median)",
+             f"{data['median_flow_seconds'] * 1000:.0f} ms, "
+             f"**{data['flow_share'] * 100:.1f} %** of the time"),
             ("other processes' cores", f"{data['others']:.2f}")]
     return caption("video_speed", data) + markdown(("measure", "value"), rows)
 
@@ -377,9 +364,11 @@ def cluster_speed() -> str:
 
 TABLES: dict[str, Callable[[], str]] = {f.__name__: f for f in (
     style_speed, batch_overhead, style_quality_fast, style_quality_sweep, style_quality_21cd054,
-    largest_one_pass, weights_load, tiled_memory, large_run, control_quality, control_regions,
-    video_quality, video_quality_cfb180d, video_quality_static, video_quality_weights,
-    video_speed, kernels_speed, cluster_speed)}
+    largest_one_pass, weights_load, tiled_memory, large_run, control_quality, control_regions)}
+TABLES |= {name: functools.partial(_video, name) for name in (  # named after their JSON
+    "video_quality", "video_quality_cfb180d", "video_quality_static")}
+TABLES |= {f.__name__: f for f in (video_quality_weights, video_speed, kernels_speed,
+                                   cluster_speed)}
 
 
 def render(text: str, page: pathlib.Path) -> str:
