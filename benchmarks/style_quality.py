@@ -1,7 +1,8 @@
 """Time to quality: how long each option set takes to reach the seed configuration's quality.
 
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/style_quality.py [--networks vgg16-hed vgg19]
-        [--sizes 250x333 512x512] [--variants reference fast lbfgs coarse both] [--sweep]
+        [--sizes 250x333 512x512] [--variants reference fast lbfgs coarse both fast-bf16]
+        [--sweep]
         [--fast-runs 3] [--vgg16-hed /tmp/vgg16_hed.mat] [--vgg19 PATH]
         [--json benchmarks/style_quality.json] [--plot docs/images/style_quality.png]
         [--side-by-side docs/images/fast_side_by_side.jpg] [--largest 1500x2000 ...]
@@ -20,6 +21,9 @@ memory, VmHWM, is that run's own; it includes reading the .mat file):
   reference time;
 * **fast** (``--fast-runs`` times): ``--fast``, the preset ``config.FAST``, which stops by
   itself: it is given no target, and the table says whether it ended at the seed's quality;
+* **fast-bf16** (``--fast-runs`` times, only when named in ``--variants``): the same with
+  ``--precision bfloat16``, for time to quality in both precisions side by side (its steps and
+  evaluations against fast's give the evaluations per iteration);
 * **lbfgs**, **coarse**, **both**: ``--optimizer lbfgs``; ``--scales 2 --coarse-iterations
   100`` with Adam; both together. Each stops at the first full-size step at or below the
   reference's final loss;
@@ -72,7 +76,11 @@ VARIANTS = {  # StyleConfig fields over the seed configuration
     "coarse": {"scales": 2, "coarse_iterations": 100},
     "both": {"optimizer": "lbfgs", "scales": 2, "coarse_iterations": 100},
     "fast": FAST,  # stops by itself: no target
+    "fast-bf16": {**FAST, "precision": "bfloat16"},
 }
+# Run --fast-runs times and summarised by fast_summary, each with its options' name.
+FAST_VARIANTS = {"fast": "--fast", "fast-bf16": "--fast --precision bfloat16"}
+OPT_IN = ("fast-bf16",)  # run only when --variants names them
 # --sweep: the choices for --fast, each measured as a one-choice change to the preset
 CHOICES = {"init": ("noise", "content", "style-colours"), "scales": (1, 2, 3),
            "coarse_tolerance": (0.3, 0.1, 0.03), "coarse_evaluations": (15, 30, 60),
@@ -88,7 +96,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--networks", nargs="+", default=["vgg16-hed", "vgg19"],
                         choices=sorted(NETWORK_NAMES))
     parser.add_argument("--sizes", nargs="+", default=["512x512", "250x333"], help="HxW")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
+                        default=[name for name in VARIANTS if name not in OPT_IN])
     parser.add_argument("--vgg16-hed", default="/tmp/vgg16_hed.mat")
     parser.add_argument("--vgg19", help="full-size VGG19 .mat; default: the cached random one")
     parser.add_argument("--cache", default=machine.CACHE)
@@ -176,6 +185,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     # A run that gives up on a coarse level has no full-size row: no loss, steps or speed.
     full_rows = [row for row in timeline if row[1] == full] or [[NAN, full, 0, NAN, 0, NAN, NAN]]
     return {"variant": args.worker, "size": full, "outcome": outcome,
+            "precision": config.precision,
             "seconds": timeline[-1][0], "final_loss": full_rows[-1][3],
             "final_content": full_rows[-1][5],
             "steps": full_rows[-1][2], "evaluations": full_rows[-1][4],
@@ -184,7 +194,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
             "peak_mb": memory.peak_resident() / 2**20, "load_peak_mb": load_peak / 2**20,
             "estimate_mb": memory.memory_estimate(
                 layers, height, width, config.optimizer, config.style_scale,
-                config.lbfgs_corrections) / 2**20,
+                config.lbfgs_corrections, config.precision,
+                (config.content_layer, *config.style_layers)) / 2**20,
             "timeline": timeline}
 
 
@@ -288,13 +299,15 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def fast_summary(results: list[dict]) -> str:
-    """Per network and size: the reference, the --fast runs and their median against it."""
-    header = ("network", "size", "reference s", "--fast runs, s", "median s", "÷ ref",
-              "full-size evals ÷ ref", "loss (ref)", "content (ref × 1.25)", "seed quality")
+def fast_summary(results: list[dict], variant: str = "fast") -> str:
+    """Per network and size: the reference, the runs of ``variant`` (one of FAST_VARIANTS)
+    and their median against it."""
+    header = ("network", "size", "reference s", f"{FAST_VARIANTS[variant]} runs, s",
+              "median s", "÷ ref", "full-size evals ÷ ref", "loss (ref)",
+              "content (ref × 1.25)", "seed quality")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for reference in (r for r in results if r["variant"] == "reference" and "failed" not in r):
-        runs = [r for r in results if r["variant"] == "fast" and "failed" not in r
+        runs = [r for r in results if r["variant"] == variant and "failed" not in r
                 and r["network"] == reference["network"] and r["size"] == reference["size"]]
         if not runs:
             continue
@@ -308,6 +321,14 @@ def fast_summary(results: list[dict]) -> str:
                " / ".join("yes" if seed_quality(r, reference) else "no" for r in runs))
         lines.append("| " + " | ".join(map(str, row)) + " |")
     return "\n".join(lines)
+
+
+def summaries(results: list[dict]) -> str:
+    """The tables printed at the end: every run, the --fast summary (and fast-bf16's where it
+    ran), the sweep's."""
+    fast = [fast_summary(results, variant) for variant in FAST_VARIANTS
+            if variant == "fast" or any(r["variant"] == variant for r in results)]
+    return "\n\n".join([table(results), *fast, sweep_summary(results)])
 
 
 def sweep_summary(results: list[dict]) -> str:
@@ -358,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in args.from_json:
             with open(path) as handle:
                 results += [r for r in json.load(handle)["results"] if r["variant"] != "largest"]
-        print(table(results), fast_summary(results), sweep_summary(results), sep="\n\n")
+        print(summaries(results))
         plot(results, args.sizes[0], args.plot)
         return 0
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the CLI does; the workers inherit
@@ -406,13 +427,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for size in args.sizes:
             reference = measure(network, size, "reference", None, None)
             for variant in args.variants:
-                for _ in range(args.fast_runs if variant == "fast" else
+                for _ in range(args.fast_runs if variant in FAST_VARIANTS else
                                0 if variant == "reference" else 1):
                     measure(network, size, variant, None, reference)
             if args.sweep:
                 for name, fields in sweep_candidates().items():
                     measure(network, size, f"sweep: {name}", fields, reference)
-    print(table(results), fast_summary(results), sweep_summary(results), sep="\n\n")
+    print(summaries(results))
     plot(results, args.sizes[0], args.plot)
     print(f"wrote {args.json} and {args.plot}")
     if {variant for _, variant in pictures} == {"reference", "fast"}:

@@ -17,12 +17,13 @@ own internals (``Saver`` deleting old checkpoints, say), nothing a user can act 
 ``TF1CNN_TF_NOTICES=1`` to see everything as TensorFlow wrote it.
 
 **Precision.** ``resolve_precision("auto")`` picks "bfloat16" only where the processor reports
-bfloat16 instructions (``avx512_bf16`` or ``amx_bf16`` among /proc/cpuinfo's flags) and oneDNN,
-which has the fast bfloat16 kernels, is on; otherwise "float32". It reads no clock, so a rerun on
-the same machine decides the same way. Whether oneDNN is on is read from TensorFlow's own switch,
-``TF_ENABLE_ONEDNN_OPTS`` (``configure_environment`` turns it on unless the user set it), with
-TensorFlow's default where it is unset: on for x86-64 Linux builds on such processors. TensorFlow
-has no public call that says so.
+AMX's bfloat16 instructions (``amx_bf16`` among /proc/cpuinfo's flags) and oneDNN, which has the
+fast bfloat16 kernels, is on; otherwise "float32". AVX512_BF16 alone is not enough: there a
+bfloat16 step was measured slower than a float32 one (docs/speed.md). It reads no clock, so a
+rerun on the same machine decides the same way. Whether oneDNN is on is read from TensorFlow's
+own switch, ``TF_ENABLE_ONEDNN_OPTS`` (``configure_environment`` turns it on unless the user set
+it), with TensorFlow's default where it is unset: on for x86-64 Linux builds on such processors.
+TensorFlow has no public call that says so.
 """
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ NOTICES = tuple(re.compile(pattern) for pattern in (
 ))
 _started = False  # import_tensorflow has run in this process
 ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
-BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+# AVX512_BF16 alone measured slower than float32 here: docs/speed.md.
+BFLOAT16_FLAGS = ("amx_bf16",)
 PRECISIONS = ("float32", "bfloat16", "auto")
 
 
@@ -92,7 +94,8 @@ def onednn_enabled(environ: Mapping[str, str] | None = None,
 
 def bfloat16_supported(cpuinfo: str | None = None,
                        environ: Mapping[str, str] | None = None) -> bool:
-    """Whether the processor has bfloat16 instructions and oneDNN is on to use them."""
+    """Whether the processor has AMX's bfloat16 instructions (``BFLOAT16_FLAGS``) and oneDNN
+    is on to use them."""
     return bool(cpu_flags(cpuinfo) & set(BFLOAT16_FLAGS)) and onednn_enabled(environ)
 
 

@@ -23,6 +23,7 @@ import re
 
 from tf1cnn.common.errors import UsageError
 from tf1cnn.common.options import option
+from tf1cnn.common.runtime import PRECISIONS
 
 # The seed's "convX_Y" features were taken after the ReLU; MatConvNet names those reluX_Y.
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -140,6 +141,12 @@ class StyleConfig:
     pooling: str = option(
         "avg", "pooling in the network: avg (as the tutorial) or max (as VGG was trained)",
         choices=POOLING)
+    precision: str = option(
+        "float32", "arithmetic of the network after its first layer: float32, bfloat16 (half "
+                   "the activations' memory; measured slower than float32 on processors "
+                   "without AMX, see docs/speed.md) or auto (bfloat16 where the processor has "
+                   "AMX's bfloat16 instructions and oneDNN is on, else float32; a run that "
+                   "resumes keeps its own)", choices=PRECISIONS, old="float32")
     seed: int | None = option(
         None, "seed of the initial noise, for reproducible runs; if omitted, a fresh draw")
     checkpoint_every: int = option(20, "steps between checkpoints", bound=AT_LEAST_1,

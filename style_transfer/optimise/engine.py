@@ -1,8 +1,9 @@
 """The style engine: one graph for a config's levels, and a generator of typed records per image.
 
-:class:`Engine` builds, once, a TF1 graph holding the VGG weights as constants, a forward pass
-for the targets, and for every coarse-to-fine level (``StyleConfig.levels``) its own image
-Variable, :class:`~style_transfer.objective.evaluator.Evaluator`, optimiser ops and Saver. Then it runs
+:class:`Engine` builds, once, a TF1 graph holding the VGG weights as constants (in the config's
+``precision``, which the shell resolves from "auto"), a forward pass for the targets, and for
+every coarse-to-fine level (``StyleConfig.levels``) its own image Variable,
+:class:`~style_transfer.objective.evaluator.Evaluator`, optimiser ops and Saver. Then it runs
 any number of content images through that graph: :meth:`Engine.run` loads the image's targets,
 starts the optimiser's state afresh (or restores a checkpoint) and returns a :class:`StyleRun`
 whose :meth:`~StyleRun.records` yields the typed records of :mod:`~style_transfer.optimise.records`
@@ -93,7 +94,12 @@ class Engine:
         """``tiles[k]``: level k's tile size (interior pixels, a multiple of the network's
         stride; see ``memory.plan``), or None to evaluate that level in one pass. ``terms``
         adds terms of the caller's to the full size's objective (a video's: see
-        ``video.frames.terms``), which each run then loads (``run``'s ``load``)."""
+        ``video.frames.terms``), which each run then loads (``run``'s ``load``). The network
+        runs in ``config.precision``, which must be resolved: ValueError for "auto"."""
+        if config.precision not in vgg.PRECISIONS:
+            raise ValueError(f"precision {config.precision!r}: an engine needs one of "
+                             f"{', '.join(vgg.PRECISIONS)} (resolve 'auto' first: "
+                             f"job.settle_precision or runtime.resolve_precision)")
         self.config = config
         self.levels = config.levels()
         self.tiles = list(tiles or [None] * len(self.levels))
@@ -104,7 +110,7 @@ class Engine:
         self.pixels = Pixels(config)
         self.graph = tf.Graph()
         with self.graph.as_default():
-            network = vgg.VGG(layers, config.pooling)
+            network = vgg.VGG(layers, config.pooling, config.precision)
             self._picture = tf.compat.v1.placeholder(tf.float32, [1, None, None, 3],
                                                      "target_input")
             end_points = network(self._picture, scope="targets")

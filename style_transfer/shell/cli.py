@@ -56,8 +56,6 @@ def _run(config: StyleConfig) -> int:
     contents = content_files(config)
     runtime.import_tensorflow()
     from ..control import inputs
-    from ..objective import memory
-    from ..optimise import engine
     from . import job
     from .rundir import RunDir
 
@@ -66,23 +64,34 @@ def _run(config: StyleConfig) -> int:
     for out in outs:
         RunDir(out).check_writable()
     batch = inputs.read(config, contents)  # every input checked before the long part
-    network, levels, tiles = _network(config)
-    layers = network.layers
-    for index, (level, size) in enumerate(zip(levels, tiles)):
-        if size:
-            print(f"memory: level {index + 1}/{len(levels)}, "
-                  + memory.describe(layers, level, size), flush=True)
-    with engine.Engine(layers, config, tiles) as style_engine:
-        for index, (path, out, found) in enumerate(zip(contents, outs, batch)):
+    network = _weights(config)
+    items = []  # (config, identity) per content image, each in its precision
+    for path, out in zip(contents, outs):
+        item = dataclasses.replace(config, content=path, output_dir=out, vgg=network.source)
+        items.append(job.settle_precision(item, job.identity(item, network.sha256),
+                                          RunDir(out)))
+    plans = {precision: _plan(config, network, precision)  # every plan checked up front
+             for precision in dict.fromkeys(item.precision for item, _ in items)}
+    style_engine = None
+    try:
+        for index, ((item, identity), found) in enumerate(zip(items, batch)):
+            # One engine at a time: a batch's folders may hold runs in either precision.
+            if style_engine is None or style_engine.config.precision != item.precision:
+                if style_engine is not None:
+                    style_engine.close()
+                style_engine = _engine(network, dataclasses.replace(
+                    config, precision=item.precision), plans[item.precision])
             if len(contents) > 1:
-                print(f"content {index + 1}/{len(contents)}: {path} -> {out}", flush=True)
-            item = dataclasses.replace(config, content=path, output_dir=out, vgg=network.source)
+                print(f"content {index + 1}/{len(contents)}: {item.content} -> "
+                      f"{item.output_dir}", flush=True)
             print("config: " + json.dumps(dataclasses.asdict(item)), flush=True)
-            status = job.stylise(style_engine, job.Job(item, found,
-                                                       job.identity(item, network.sha256)),
+            status = job.stylise(style_engine, job.Job(item, found, identity),
                                  say=lambda line: print(line, flush=True))
             if status:
                 return status
+    finally:
+        if style_engine is not None:
+            style_engine.close()
     return exits.OK
 
 
@@ -110,33 +119,54 @@ def _run_video(config: StyleConfig) -> int:
     inputs.prepare(config, first, styles)  # the checks; each frame prepares its own
     del first
     init_file = inputs.read_init(config)
-    network, levels, tiles = _network(config)
+    network = _weights(config)
+    item = dataclasses.replace(config, vgg=network.source)
+    item, identity = job.settle_precision(
+        item, dict(job.identity(item, network.sha256), video_sha256=clip.sha256()),
+        RunDir(config.output_dir))
+    levels, tiles = item.levels(), _plan(item, network, item.precision)
     tiled = [k for k, size in enumerate(tiles) if size]
     if tiled:
         k = tiled[-1]
+        need = memory.describe(network.layers, levels[k], tiles[k], item.precision)
         raise UsageError(f"a video's frames are optimised in one pass, and "
                          f"{config.height}x{config.width} does not fit the memory budget "
-                         f"(it would need {memory.describe(network.layers, levels[k], tiles[k])}"
-                         f"); give a smaller --height and --width or more --max-memory")
-    item = dataclasses.replace(config, vgg=network.source)
+                         f"(it would need {need}); give a smaller --height and --width or "
+                         f"more --max-memory")
     print("config: " + json.dumps(dataclasses.asdict(item)), flush=True)
-    identity = dict(job.identity(item, network.sha256), video_sha256=clip.sha256())
     with engine.Engine(network.layers, item, tiles, terms=video.terms) as style_engine:
         return video_job.stylise_clip(style_engine, item, clip, styles, init_file, identity,
                                       say=lambda line: print(line, flush=True))
 
 
-def _network(config: StyleConfig) -> tuple:
-    """After the inputs are checked: (the VGG weights, the config's levels, each level's tile
-    size or None for one pass)."""
+def _weights(config: StyleConfig):
+    """After the inputs are checked: the VGG weights the config names, cut after the deepest
+    layer it reads."""
     from ..network import weights
+
+    return weights.load(config.vgg, (config.content_layer, *config.style_layers))
+
+
+def _plan(config: StyleConfig, network, precision: str) -> list[int | None]:
+    """Each of the config's levels' tile size, or None for one pass, for a trunk in
+    ``precision`` (``memory.plan``)."""
     from ..objective import memory
 
-    network = weights.load(config.vgg, (config.content_layer, *config.style_layers))
+    return memory.plan(network.layers, config.levels(),
+                       parse_size(config.max_memory) if config.max_memory else None, precision)
+
+
+def _engine(network, config: StyleConfig, tiles: list[int | None]):
+    """The engine for ``config``'s levels and precision, after a line per tiled level."""
+    from ..objective import memory
+    from ..optimise import engine
+
     levels = config.levels()
-    tiles = memory.plan(network.layers, levels,
-                        parse_size(config.max_memory) if config.max_memory else None)
-    return network, levels, tiles
+    for index, (level, size) in enumerate(zip(levels, tiles)):
+        if size:
+            print(f"memory: level {index + 1}/{len(levels)}, "
+                  + memory.describe(network.layers, level, size, config.precision), flush=True)
+    return engine.Engine(network.layers, config, tiles)
 
 
 def content_files(config: StyleConfig) -> list[str]:

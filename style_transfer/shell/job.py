@@ -19,12 +19,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tf1cnn.common import exits, files, images, stops
+from tf1cnn.common import exits, files, images, runtime, stops
 from tf1cnn.common.errors import OutputError
 
 from ..config import INITS, StyleConfig, complete_settings
 from ..control.inputs import Inputs
-from ..network import download
+from ..network import download, vgg
 from ..optimise import engine
 from ..optimise.records import LevelStart, Progress, Schedule, is_logged
 from ..optimise.stopping import StopRules
@@ -54,6 +54,21 @@ def identity(config: StyleConfig, weights_sha256: str) -> dict:
             found[name + "_sha256"] = download.file_sha256(paths) if isinstance(paths, str) \
                 else [download.file_sha256(path) for path in paths]
     return found
+
+
+def settle_precision(config: StyleConfig, identity: dict, out: RunDir
+                     ) -> tuple[StyleConfig, dict]:
+    """``config`` and its ``identity`` with a concrete precision. "auto" takes the precision
+    of the run saved in ``out`` where that run would resume with it (a resumed run keeps its
+    own, even on another processor), else ``runtime.resolve_precision``'s answer for this
+    processor; a precision given as such stays, and a saved run in the other one is archived
+    as any changed setting is."""
+    if config.precision != "auto":
+        return config, identity
+    kept = [precision for precision in vgg.PRECISIONS
+            if out.matches(dict(identity, precision=precision), complete_settings)]
+    precision = kept[0] if kept else runtime.resolve_precision("auto")
+    return dataclasses.replace(config, precision=precision), dict(identity, precision=precision)
 
 
 def stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None] = print,

@@ -21,7 +21,8 @@ in ``checkpoints/`` and per frame in ``summaries/``.
 A rerun resumes the checkpoint only when its settings equal those saved in config.json.
 Otherwise the earlier run's files move to ``archive/`` and the run starts fresh, saying why.
 A resumed clip keeps the ``--frame-target`` it was made with unless the rerun gives one: the
-video job settles the config against ``saved_config``.
+video job settles the config against ``saved_config``. ``--precision auto`` keeps the precision
+of a run saved here that it would resume (``matches``; ``job.settle_precision``).
 """
 from __future__ import annotations
 
@@ -119,6 +120,14 @@ class RunDir:
             return None
         except (OSError, ValueError, AttributeError):
             return {}  # unreadable: treated as different settings, so it gets archived
+
+    def matches(self, settings: dict, complete: Callable[[dict], dict] | None = None) -> bool:
+        """Whether a run saved here has ``settings`` (its own completed by ``complete``): what
+        ``prepare`` would resume."""
+        saved = self.saved_settings()
+        if saved is not None and complete is not None:
+            saved = complete(saved)
+        return saved == settings
 
     def prepare(self, settings: dict, complete: Callable[[dict], dict] | None = None
                 ) -> tuple[bool, str]:

@@ -115,7 +115,7 @@ def test_the_settings_that_define_a_run_are_those_saved_before_they_were_derived
              "coarse_iterations", "coarse_tolerance", "coarse_evaluations", "content_weight",
              "style_weight", "tv_weight", "content_layer", "style_layers",
              "style_layer_weights", "init", "noise_ratio", "noise_range", "mean_pixel",
-             "pooling", "seed", "colour_control", "colour_match", "region_style",
+             "pooling", "precision", "seed", "colour_control", "colour_match", "region_style",
              "mask_tolerance", "mask_blend"]
     video = ["first_frame", "temporal_weight", "freed_style_weight", "frame_init"]
     assert list(StyleConfig().run_settings()) == still
@@ -124,7 +124,7 @@ def test_the_settings_that_define_a_run_are_those_saved_before_they_were_derived
 
 
 def test_settings_saved_before_a_field_existed_resume_with_what_those_runs_did():
-    old_keys = ("coarse_tolerance", "coarse_evaluations", "tolerance_steps")
+    old_keys = ("coarse_tolerance", "coarse_evaluations", "tolerance_steps", "precision")
     still = StyleConfig(tolerance=0.3, coarse_tolerance=0.3).run_settings()
     saved = {k: v for k, v in still.items() if k not in old_keys}
     assert complete_settings(saved) == still  # tolerance then stopped every level
@@ -133,6 +133,21 @@ def test_settings_saved_before_a_field_existed_resume_with_what_those_runs_did()
     assert complete_settings(saved) == clip  # and no freed pixels' style
     assert complete_settings(StyleConfig().run_settings()) == StyleConfig().run_settings()
     assert complete_settings(dict(clip, tolerance_steps=3))["tolerance_steps"] == 3
+
+
+def test_the_precision_is_part_of_the_run_and_older_runs_were_float32():
+    single, half = StyleConfig(), StyleConfig(precision="bfloat16")
+    assert single.run_settings()["precision"] == "float32"
+    assert half.run_settings() == dict(single.run_settings(), precision="bfloat16")
+    saved = {k: v for k, v in half.run_settings().items() if k != "precision"}
+    assert complete_settings(saved) == single.run_settings()  # not the bfloat16 run
+    for precision in ("float32", "bfloat16", "auto"):
+        StyleConfig(precision=precision).check()
+    with pytest.raises(UsageError, match="--precision must be one of float32, bfloat16, auto, "
+                                         "got 'float16'"):
+        StyleConfig(precision="float16").check()
+    text = options.help_of(StyleConfig, "precision")
+    assert "slower than float32 on processors without AMX" in text
 
 
 def test_a_new_clip_takes_the_recommended_frame_target_and_a_resumed_one_keeps_its_own():

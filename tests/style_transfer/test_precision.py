@@ -1,6 +1,8 @@
 """The bfloat16 trunk: where its casts sit, how far its loss and gradient are from float32's,
 tiled against untiled in bfloat16, and what the memory plan counts (what ``auto`` picks:
-test_runtime.py).
+test_runtime.py). Then ``--precision`` on the command line: recorded in config.json as part of
+the run, ``auto`` resolved before the run, kept by a resumed run, and never switched silently
+(a tiled level: test_tiled.py; a video: test_video.py).
 
 The tolerances were measured on the tiny random VGG19 of these tests (1/16 of the channels)
 at six sizes from 64x80 to 203x317 and as many seeds, and are set with a margin over the
@@ -9,13 +11,20 @@ A gradient's difference is measured as ||g' - g|| / ||g||.
 """
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tf1cnn.common import runtime
 from tf1cnn.style_transfer.config import StyleConfig
 from tf1cnn.style_transfer.network import vgg
 from tf1cnn.style_transfer.objective import losses, memory, tiled
+from tf1cnn.style_transfer.optimise import engine
+from tf1cnn.style_transfer.shell import cli
 
 CONTENT = "relu4_2"
 STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -189,6 +198,119 @@ def test_the_bfloat16_plan_takes_larger_tiles_for_the_same_budget():
     whole = memory.memory_estimate(layers, 800, 600, outputs=(CONTENT, *STYLE))
     assert memory.memory_estimate(layers, 800, 600, precision="bfloat16",
                                   outputs=(CONTENT, *STYLE)) < whole
+
+
+# The command line.
+
+TINY = ["--height", "24", "--width", "32", "--seed", "1", "--iterations", "2"]
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run(args, capsys) -> str:
+    """The CLI's stdout for ``args``, which must succeed."""
+    code = cli.main(args)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return captured.out
+
+
+def saved_precision(out: Path) -> tuple[str, str]:
+    """The precision in config.json's config and in its settings (the run's identity)."""
+    saved = json.loads((out / "config.json").read_text())
+    return saved["config"]["precision"], saved["settings"]["precision"]
+
+
+def answer(monkeypatch, supported: bool) -> None:
+    """Simulate the processor check's answer for ``auto``."""
+    monkeypatch.setattr(runtime, "bfloat16_supported", lambda *args, **kwargs: supported)
+
+
+@pytest.fixture
+def image_args(tmp_path, tiny_vgg, image_files):
+    content, style = image_files
+    return ["--vgg", tiny_vgg, "--content", content, "--style", style, "--output-dir",
+            str(tmp_path / "out"), *TINY], tmp_path / "out"
+
+
+def test_an_engine_runs_the_configs_precision_and_refuses_auto(tiny_layers):
+    config = StyleConfig(height=24, width=32, precision="bfloat16")
+    with engine.Engine(tiny_layers, config) as style_engine:
+        assert any(op.type == "Conv2D" and op.outputs[0].dtype == tf.bfloat16
+                   for op in style_engine.graph.get_operations())
+    with pytest.raises(ValueError, match="resolve 'auto' first"):
+        engine.Engine(tiny_layers, StyleConfig(precision="auto"))
+
+
+def test_a_bfloat16_run_records_it_and_a_float32_rerun_starts_fresh_saying_why(image_args,
+                                                                               capsys):
+    args, out = image_args
+    stdout = run([*args, "--precision", "bfloat16"], capsys)
+    assert '"precision": "bfloat16"' in stdout.splitlines()[0]  # the config: line
+    assert saved_precision(out) == ("bfloat16", "bfloat16")
+    before = snapshot(out)
+    stdout = run(args, capsys)  # float32, the default
+    assert "starting fresh (settings changed: precision 'bfloat16' -> 'float32'; earlier run " \
+           "moved to" in stdout
+    assert saved_precision(out) == ("float32", "float32")
+    (archived,) = (out / "archive").iterdir()
+    assert snapshot(archived) == before
+    assert (archived / "losses.csv").read_text() != (out / "losses.csv").read_text()
+
+
+@pytest.mark.parametrize("supported, expected", [(False, "float32"), (True, "bfloat16")])
+def test_auto_records_its_answer_and_a_resumed_run_keeps_it_on_another_processor(
+        image_args, capsys, monkeypatch, supported, expected):
+    args, out = image_args
+    answer(monkeypatch, supported)
+    stdout = run([*args, "--precision", "auto"], capsys)
+    assert f'"precision": "{expected}"' in stdout.splitlines()[0]
+    assert saved_precision(out) == (expected, expected)
+    answer(monkeypatch, not supported)  # auto would now pick the other
+    stdout = run([*args, "--precision", "auto", "--iterations", "3"], capsys)
+    assert "resuming at step 2 (settings match the saved run)" in stdout
+    assert saved_precision(out) == (expected, expected)
+    other = "float32" if supported else "bfloat16"  # a fresh run decides afresh
+    stdout = run([*args, "--precision", "auto", "--style-weight", "2"], capsys)
+    assert f"settings changed: precision '{expected}' -> '{other}', style_weight" in stdout
+
+
+def test_a_run_saved_before_the_option_resumes_in_float32_also_under_auto(image_args, capsys,
+                                                                          monkeypatch):
+    args, out = image_args
+    run(args, capsys)
+    saved = json.loads((out / "config.json").read_text())
+    for part in ("config", "settings"):
+        del saved[part]["precision"]  # as the version before it wrote it
+    (out / "config.json").write_text(json.dumps(saved))
+    answer(monkeypatch, True)
+    stdout = run([*args, "--precision", "auto", "--iterations", "3"], capsys)
+    assert "resuming at step 2 (settings match the saved run)" in stdout
+    assert saved_precision(out) == ("float32", "float32")
+
+
+def test_a_batch_runs_in_bfloat16_and_auto_keeps_each_folders_own(tmp_path, tiny_vgg,
+                                                                  image_files, capsys,
+                                                                  monkeypatch):
+    content, style = image_files
+    folder, out = tmp_path / "photos", tmp_path / "out"
+    folder.mkdir()
+    shutil.copy(content, folder / "first.png")
+    shutil.copy(style, folder / "second.png")
+    args = ["--vgg", tiny_vgg, "--content-dir", str(folder), "--style", style,
+            "--output-dir", str(out), *TINY]
+    stdout = run([*args, "--precision", "bfloat16"], capsys)
+    assert stdout.count("starting fresh (new run)") == 2
+    assert [saved_precision(out / name) for name in ("first", "second")] == \
+        [("bfloat16", "bfloat16")] * 2
+    shutil.rmtree(out / "second")
+    answer(monkeypatch, False)  # the first keeps its bfloat16; the second is new: float32
+    stdout = run([*args, "--precision", "auto", "--iterations", "3"], capsys)
+    assert "resuming at step 2 (settings match" in stdout and "starting fresh (new run)" in stdout
+    assert [saved_precision(out / name) for name in ("first", "second")] == \
+        [("bfloat16", "bfloat16"), ("float32", "float32")]
 
 
 if __name__ == "__main__":  # the measurement behind the tolerances

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 
@@ -394,3 +395,21 @@ def test_a_run_over_budget_is_tiled_and_gives_the_untiled_result(tiny_vgg, tiny_
     tiled_, whole = (iio.imread(tmp_path / name / "result.png").astype(float)
                      for name in ("tiled", "whole"))
     assert np.abs(tiled_ - whole).max() <= 1
+
+
+def test_a_bfloat16_run_is_planned_with_bfloat16_activations(tiny_vgg, tiny_layers,
+                                                             image_files, tmp_path, capsys):
+    content, style = image_files
+    budget = memory.level_bytes(tiny_trunk(tiny_layers), StyleConfig(height=400, width=400),
+                                64, "bfloat16")
+    assert memory.plan(tiny_trunk(tiny_layers), [StyleConfig(height=400, width=400)],
+                       budget) != [64]  # float32 would need smaller tiles
+    out = tmp_path / "out"
+    assert cli.main(["--vgg", tiny_vgg, "--content", content, "--style", style, "--height",
+                     "400", "--width", "400", "--iterations", "1", "--seed", "1",
+                     "--output-dir", str(out), "--max-memory", str(budget),
+                     "--precision", "bfloat16"]) == exits.OK
+    assert re.search(r"^memory: level 1/1, 400x400 in 49 tiles of up to 64x64 pixels",
+                     capsys.readouterr().out, re.MULTILINE)
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["config"]["precision"] == saved["settings"]["precision"] == "bfloat16"

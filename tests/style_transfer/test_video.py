@@ -515,3 +515,21 @@ def test_sigint_in_a_background_clip_saves_the_frame_and_a_rerun_resumes_it(
     assert resumed.returncode == 0, resumed.stderr
     assert f"frame 2: resuming at step {step}" in resumed.stdout
     assert len(list((tmp_path / "out" / "frames").iterdir())) == 3
+
+
+def test_a_clip_runs_in_bfloat16_and_auto_keeps_the_clips_own(tmp_path, tiny_vgg, clip_folder,
+                                                               capsys, monkeypatch):
+    from tf1cnn.common import runtime
+
+    args = cli_args(tmp_path, tiny_vgg, clip_folder, "--last-frame", "2")
+    assert cli.main([*args, "--precision", "bfloat16"]) == 0
+    saved_file = tmp_path / "out" / "config.json"
+    saved = json.loads(saved_file.read_text())
+    assert saved["config"]["precision"] == saved["settings"]["precision"] == "bfloat16"
+    assert len(frames(tmp_path / "out")) == 2
+    capsys.readouterr()
+    monkeypatch.setattr(runtime, "bfloat16_supported", lambda *args, **kwargs: False)
+    assert cli.main(cli_args(tmp_path, tiny_vgg, clip_folder, "--precision", "auto")) == 0
+    assert "resuming at frame 3 (2 of 3 written; settings match the saved run)" in \
+        capsys.readouterr().out
+    assert json.loads(saved_file.read_text())["settings"]["precision"] == "bfloat16"
