@@ -1,0 +1,423 @@
+"""The tables of ``docs/*.md``, each rendered from the JSON its benchmark writes.
+
+``TABLES`` maps a table's name, as a page marks it for ``render_docs.py``, to the function that
+renders it as Markdown with a caption naming its JSON file (and the commit, where the JSON
+records one). Standard library only.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import pathlib
+import re
+import statistics
+from collections.abc import Callable, Sequence
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+CONTENT_SLACK = 1.25  # style_quality.py's seed quality: at most 1.25x the reference's content
+GIB = 2 ** 30
+
+
+def load(name: str) -> dict:
+    with open(BENCHMARKS / f"{name}.json") as handle:
+        return json.load(handle)
+
+
+def caption(name: str, data: dict, more: str = "") -> str:
+    suffix = re.search(r"_([0-9a-f]{7})$", name)
+    commit = data.get("commit") or data.get("head", "")[:7] or (suffix and suffix.group(1))
+    where = f" (commit `{commit}`)" if commit else ""
+    source = " Transcribed from an earlier README, not rerun." if data.get("source") else ""
+    return f"*From `benchmarks/{name}.json`{where}.{source}{more}*\n\n"
+
+
+def markdown(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def bold(text: str, met: bool) -> str:
+    return f"**{text}**" if met else text
+
+
+# Style transfer ---------------------------------------------------------------------------
+
+def style_speed() -> str:
+    runs = [load("style_speed"), load("style_speed_35ccdd2")]
+    rows = []
+    for size in runs[0]["sizes"]:
+        for run in runs:
+            r = next(s for s in run["sizes"] if s["size"] == size["size"])
+            code = run["code"] + (f" ({run['commit']})" if run is runs[1] else "")
+            estimate = f"{r['estimate_mb']:.0f} MB" if r.get("estimate_mb") else ""
+            rows.append((r["size"].replace("x", "×"), code, f"{r['ms']:.0f}", f"{r['gflop']:.1f}",
+                         f"{r['gflops']:.1f}", f"{r['matmul_gflops']:.1f}",
+                         bold(f"{r['ratio']:.2f}", run is runs[0]), f"{r['peak_mb']:.0f} MB",
+                         estimate))
+    return caption("style_speed", runs[0], " The older code's row: `style_speed_35ccdd2.json`.") \
+        + markdown(("size", "code", "ms/step", "GFLOP/step", "GFLOP/s", "matmul GFLOP/s",
+                    "ratio", "peak memory", "estimate"), rows)
+
+
+def precision_speed() -> str:
+    data = load("precision_speed")
+    rows = [(s["size"].replace("x", "×"), name, f"{s[name]['ms']['float32']:.0f}",
+             f"{s[name]['ms']['bfloat16']:.0f}", bold(f"{s[name]['ratio']:.2f}",
+                                                       s[name]["ratio"] >= 1.7),
+             f"{s['other_cores']:.2f}") for s in data["sizes"] for name in ("adam", "lbfgs")]
+    return caption("precision_speed", data, f" {data['cpu']}, {data['threads']} threads; "
+                   f"medians of {data['repeats']} blocks of {data['steps']} steps, float32 and "
+                   f"bfloat16 alternated; bold: the issue's goal of 1.7 met.") + markdown(
+        ("size", "step", "float32 ms", "bfloat16 ms", "speed-up (float32 ÷ bfloat16)",
+         "others"), rows)
+
+
+def speed_unchanged() -> str:
+    data = load("speed_unchanged")
+    rows = [(size.replace("x", "×"), f"{m['old']['ms']:.0f}", f"{m['new']['ms']:.0f}",
+             bold(f"{m['new']['ms'] / m['old']['ms']:.2f}", m["new"]["ms"] <= m["old"]["ms"]),
+             ", ".join(f"{v:.0f}" for v in m["old"]["ms_rounds"]),
+             ", ".join(f"{v:.0f}" for v in m["new"]["ms_rounds"]),
+             f"{max(m['old']['others'], m['new']['others']):.2f}")
+            for size, m in data["sizes"].items()]
+    return caption("speed_unchanged", data, f" Old: commit `{data['old']}`; {data['rounds']} "
+                   f"rounds, old and new alternated; medians.") + markdown(
+        ("size", "old ms/step", "new ms/step", "new ÷ old", "old, each round",
+         "new, each round", "others"), rows)
+
+
+def outputs_unchanged() -> str:
+    data = load("outputs_unchanged")
+    rows = [(name, " ".join(pathlib.Path(o).name if o.startswith("/") else o for o in options))
+            for name, options in data["runs"].items()]
+    runs: dict[str, list[str]] = {}  # each difference, and the runs that show it
+    for line in data["differences"]:
+        where, what = line.split(": ", 1)
+        run, name = where.rsplit("/", 1)
+        runs.setdefault(f"{name}: {what}", []).append(run)
+    found = [f"- `{what}` in {', '.join(where)}" for what, where in runs.items()] or ["- none"]
+    return caption("outputs_unchanged", data, f" Old: commit `{data['old_commit']}`; "
+                   f"{data['identical']} files identical, {data['differ']} differ, "
+                   f"{len(data['failed'])} runs failed.") + markdown(("run", "options"), rows) \
+        + "\nWhat differs:\n\n" + "\n".join(found) + "\n"
+
+
+def batch_overhead(name: str = "batch_overhead") -> str:
+    data = load(name)
+    base = data["base"][:7]
+    rows = [(s["size"].replace("x", "×"), f"{s['before']:.2f}", bold(f"{s['after']:.2f}",
+             s["after"] <= s["target"]), f"≤ {s['target']:g}",
+             ", ".join(f"{r['overhead']:.2f}" for r in s["before_runs"]),
+             ", ".join(f"{r['overhead']:.2f}" for r in s["after_runs"])) for s in data["sizes"]]
+    return caption(name, data, f" Before: commit `{base}`.") + markdown(
+        ("size", f"before ({base}), s/image", "after, s/image", "target", "before, each repeat",
+         "after, each repeat"), rows)
+
+
+def _pixels(size: str) -> int:
+    return math.prod(int(v) for v in size.split("x"))
+
+
+def full_size_evaluations(result: dict) -> float:
+    """Each level's evaluations (its last timeline entry's) weighted by its share of the full
+    size's pixels."""
+    last = {size: evaluations for _, size, _, _, evaluations, *_ in result["timeline"]}
+    return sum(n * _pixels(size) / _pixels(result["size"]) for size, n in last.items())
+
+
+def seed_quality(result: dict, reference: dict) -> bool:
+    return result["final_loss"] <= reference["final_loss"] and \
+        result["final_content"] <= CONTENT_SLACK * reference["final_content"]
+
+
+def _runs(results: list[dict], variant: str, like: dict | None = None) -> list[dict]:
+    """The results of ``variant`` that did not fail; of ``like``'s network and size if given."""
+    return [r for r in results if r["variant"] == variant and "failed" not in r and (
+        like is None or (r["network"], r["size"]) == (like["network"], like["size"]))]
+
+
+def style_quality_fast() -> str:
+    data = load("style_quality")
+    rows = []
+    for ref in _runs(data["results"], "reference"):
+        runs = _runs(data["results"], "fast", ref)
+        median = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+        work = full_size_evaluations(median) / full_size_evaluations(ref)
+        rows.append((ref["network"], ref["size"], f"{ref['seconds']:.1f}",
+                     ", ".join(f"{r['seconds']:.1f}" for r in runs), f"{median['seconds']:.1f}",
+                     f"**{median['seconds'] / ref['seconds']:.3f}**", f"{work:.3f}",
+                     f"{median['final_loss']:.4g} ({ref['final_loss']:.4g})",
+                     f"{median['final_content']:.3g} ({CONTENT_SLACK * ref['final_content']:.3g})",
+                     " / ".join("yes" if seed_quality(r, ref) else "no" for r in runs)))
+    return caption("style_quality", data) + markdown(
+        ("network", "size", "reference s", "--fast runs, s", "median s", "÷ ref",
+         "full-size evals ÷ ref", "loss (ref)", "content (ref × 1.25)", "seed quality"), rows)
+
+
+def style_quality_bf16() -> str:
+    data = load("style_quality_bf16")
+    reference = _runs(data["results"], "reference")[0]
+    rows = [(r["variant"], r["precision"], f"{r['seconds']:.1f}",
+             f"{r['seconds'] / reference['seconds']:.3f}", r["steps"], r["evaluations"],
+             f"{r['evaluations'] / r['steps']:.2f}", f"{r['ms_per_full_step']:.0f}",
+             f"{r['final_loss']:.1f}", f"{r['final_content']:.2f}",
+             "yes" if seed_quality(r, reference) else "no") for r in data["results"]]
+    return caption("style_quality_bf16", data, f" VGG16/HED, {reference['size']}, one run "
+                   "each.") + markdown(
+        ("variant", "precision", "seconds", "÷ reference", "steps", "evaluations",
+         "evaluations per step", "ms per full-size step", "final loss", "content",
+         "seed quality"), rows)
+
+
+def style_quality_sweep() -> str:
+    data = load("style_quality")
+    references = _runs(data["results"], "reference")
+    names = dict.fromkeys(r["variant"] for r in data["results"] if r["variant"] != "reference")
+    rows = []
+    for name in names:
+        cells = []
+        for ref in references:
+            run = next(iter(_runs(data["results"], name, ref)), None)
+            if run is None:
+                cells.append("—")
+                continue
+            mark = "" if seed_quality(run, ref) else " ✗"
+            cells.append(f"{run['seconds'] / ref['seconds']:.3f}, {run['final_loss']:.4g}{mark}")
+        label = "preset (--fast, first run)" if name == "fast" else name.removeprefix("sweep: ")
+        rows.append((label, *cells))
+    return caption("style_quality", data) + markdown(
+        ("candidate", *(f"{r['network']} {r['size']}" for r in references)), rows)
+
+
+def style_quality_21cd054() -> str:
+    data = load("style_quality_21cd054")
+    results = [r for r in data["results"] if r["variant"] != "largest"]
+    rows = []
+    for r in results:
+        ref = _runs(results, "reference", r)[0]
+        work = full_size_evaluations(r)
+        rows.append((r["network"], r["size"], r["variant"], r["outcome"], f"{r['seconds']:.0f}",
+                     f"{r['seconds'] / ref['seconds']:.2f}", f"{r['final_loss']:.4g}", r["steps"],
+                     r["evaluations"], f"{work:.0f}", f"{work / full_size_evaluations(ref):.2f}",
+                     f"{r['ms_per_full_step']:.0f}", f"{r['peak_mb']:.0f}",
+                     f"{r['estimate_mb']:.0f}", f"{r['other_cores']:.2f}"))
+    return caption("style_quality_21cd054", data) + markdown(
+        ("network", "size", "variant", "outcome", "seconds", "÷ ref", "final loss", "steps",
+         "evals", "full-size evals", "÷ ref", "ms/step", "peak MiB", "est. MiB", "others"), rows)
+
+
+def largest_one_pass() -> str:
+    data = load("style_quality_21cd054")
+    rows = [(r["network"], r["size"].replace("x", "×"), r["steps"],
+             f"{r['peak_mb'] / 1024:.1f} GiB", f"{r['ms_per_full_step'] / 1000:.0f} s",
+             f"{r['other_cores']:.2f}")
+            for r in data["results"] if r["variant"] == "largest"]
+    return caption("style_quality_21cd054", data, " `style_quality.py --largest HxW`: "
+                   "`--optimizer lbfgs --scales 3`, a few steps a level.") + markdown(
+        ("network", "full size", "steps", "peak", "s per full-size L-BFGS step", "others"), rows)
+
+
+def weights_load() -> str:
+    data = load("weights_load")
+    what = {"mat read": ("`matconvnet.read_layers` of the .mat", "the old start-up"),
+            "first load": ("first `weights.load` (read, SHA-256, write the cache)",
+                           "once per file"),
+            "cache hit": ("later `weights.load` (cache hit, arrays checked against their "
+                          "SHA-256)", "every later run")}
+    rows = [(step, f"{data[key]['median_s']:.2f} s", ", ".join(f"{s:.2f}" for s in
+             data[key]["runs_s"]) + " s", when) for key, (step, when) in what.items()]
+    return caption("weights_load", data) + markdown(("step", "median", "runs", ""), rows)
+
+
+# Tiles and controls -----------------------------------------------------------------------
+
+def tiled_memory() -> str:
+    data = load("tiled_memory")
+    baseline = next(r["peak_bytes"] for r in data["runs"] if r["kind"] == "baseline")
+    budget = int(data["budget"].rstrip("G")) * GIB
+    rows = []
+    for r in data["runs"]:
+        tiled = r["kind"] == "tiled"
+        run = f"`--max-memory {r['budget']}`" if r["budget"] else (
+            "one pass (baseline)" if r["kind"] == "baseline" else "one pass")
+        tiles = (f"{r['tiles']} of up to {r['tile']} px" if r["tile"] else "fits: one pass") \
+            if tiled else ""
+        rows.append((f"{r['width']}×{r['height']}" if r["width"] > r["height"] else
+                     f"{r['height']}×{r['width']}", run, tiles, f"{r['peak_bytes'] / GIB:.2f} GiB",
+                     f"{r['estimate_bytes'] / GIB:.2f} GiB",
+                     f"{(budget + baseline) / GIB:.2f} GiB" if tiled else "",
+                     f"{r['step_seconds']:.1f}"))
+    return caption("tiled_memory", data) + markdown(
+        ("size", "run", "tiles", "peak", "estimate", "budget + baseline", "s/step"), rows)
+
+
+def large_run() -> str:
+    data = load("large_run")
+    last = data["last"]
+    rows = [("full size", last["size"].replace("x", "×")),
+            ("wall time", f"{data['wall_seconds'] / 60:.0f} min ({data['wall_seconds']:.0f} s)"),
+            ("s per full-size iteration (median)",
+             f"{data['full_size_seconds_per_iteration']:.0f}"),
+            ("full-size iterations, evaluations", f"{last['step']:.0f}, {last['evaluations']:.0f}"),
+            ("peak resident set", f"{data['peak_bytes'] / GIB:.2f} GiB"),
+            ("final total, content, style loss",
+             f"{last['total']:.1f}, {last['content']:.2f}, {last['style']:.1f}"),
+            ("other processes' cores", f"{data['other_cores']:.2f}")]
+    return caption("large_run", data) + markdown(("measure", "value"), rows)
+
+
+def control_quality() -> str:
+    data = load("control_quality")
+    fixed, own = data["fixed_objective"], data["runs"]
+    plain = fixed["plain"]["colour_distance_content"]
+    own_loss = {"plain": f"{own['plain']['style_loss']:.0f}",
+                "preserve": "(none: applied after)",
+                "luminance": f"{own['luminance']['style_loss']:.0f} (grey style)",
+                "match": f"{own['match']['style_loss']:.0f} (recoloured style)"}
+    label = {"plain": "plain", "preserve": "`--preserve-colors`",
+             "luminance": "`--colour-control luminance`", "match": "`--colour-control match`"}
+    closer = {k: k in ("luminance", "match") and fixed[k]["colour_distance_content"] < plain
+              for k in label}
+    rows = [(label[k], bold(f"{fixed[k]['colour_distance_content']:.3f}", closer[k]),
+             f"{fixed[k]['ssim_luminance']:.3f}", f"{fixed[k]['content_loss']:.2f}",
+             f"{fixed[k]['style_loss']:,.0f}", own_loss[k]) for k in label]
+    return caption("control_quality", data) + markdown(
+        ("run", "distance to content", "SSIM (Y)", "content loss", "style loss (plain)",
+         "own style loss"), rows)
+
+
+def control_regions() -> str:
+    data = load("control_quality")
+    regions = data["fixed_objective"]["regions"]
+    rows = [(half, f"{regions[f'{colour}_vs_waves']:,.0f}", f"{regions[f'{colour}_vs_tiles']:,.0f}")
+            for half, colour in (("left (waves)", "red"), ("right (tiles)", "blue"))]
+    return caption("control_quality", data) + markdown(
+        ("half", "guided Gram loss against the waves", "against the tiles"), rows)
+
+
+# Video ------------------------------------------------------------------------------------
+
+def _video_label(name: str) -> str:
+    if name == "independent":
+        return name
+    parts = dict(p.split("=") for p in name.split()[1:])
+    flags = {"freed": "--freed-style-weight", "target": "--frame-target"}
+    options = [f"{flag} {parts[key]}" for key, flag in flags.items() if key in parts]
+    label = "consistent" if "freed" in parts else "consistent (default)"
+    label += f", `{' '.join(options)}`" if options else ""
+    return label + ("" if "target" in parts else ", 50 steps a frame")
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def _steps(reached: list[float] | None) -> str:
+    if not reached:
+        return "–"
+    worst = max(reached)
+    return f"{statistics.median(reached):g}, {'never' if math.isinf(worst) else f'{worst:g}'}"
+
+
+def _near(summary: dict, ratio: str) -> str:
+    """A loss ratio to the independent frames', bold within 25 % of 1 (1, not bold, if absent)."""
+    return bold(f"{summary.get(ratio, 1):.3f}", abs(summary.get(ratio, 9) - 1) <= 0.25)
+
+
+def _video(name: str) -> str:
+    """The table of video_quality.json or of an earlier run of it (cfb180d, static)."""
+    data = load(name)
+    runs, rows = data["runs"], []
+    warm = data["iterations"] / 3  # issue 11: a later frame at its independent loss within 1/3
+    for s in data["summary"]:
+        reached, stable = s.get("steps_to_independent_loss"), s.get("stable", False)
+        later = statistics.median(f["seconds"] for f in runs[s["run"]]["frames"][1:])
+        rows.append((_video_label(s["run"]), bold(f"{s['mean_warping_error']:.2f}", stable),
+                     bold(_ratio(s.get("warping_ratio", 1)), stable), f"{s['mean_style']:.1f}",
+                     _near(s, "style_ratio"), f"{s['mean_content']:.3f}",
+                     _near(s, "content_ratio"),
+                     bold(_steps(reached), bool(reached) and max(reached) <= warm),
+                     f"{later:.1f}"))
+    more = f" {data['frames']} frames of {data['size']}, {data['iterations']} L-BFGS steps."
+    return caption(name, data, more) + markdown(
+        ("run", "warping error", "÷ independent", "mean style loss", "÷", "mean content loss",
+         "÷", f"steps to the independent frame's loss (median, max; {data['frames'] - 1} frames)",
+         "s/frame (later frames, median)"), rows)
+
+
+def video_quality_weights() -> str:
+    data = load("video_quality_weights")
+    rows = [(s["run"].split("=")[1], f"{s['warping_ratio']:.3f}", f"{s['style_ratio']:.3f}",
+             f"{s['content_ratio']:.3f}", _steps(s["steps_to_independent_loss"]))
+            for s in data["summary"] if s["run"] != "independent"]
+    return caption("video_quality_weights", data, f" The first {data['frames']} frames.") \
+        + markdown(("`--temporal-weight`", "warping error ÷ independent", "style ÷",
+                    "content ÷", "steps to the independent loss (median, max)"), rows)
+
+
+def video_speed() -> str:
+    data = load("video_speed")
+    rows = [("network, size", f"{data['network']}, {data['size']}"),
+            ("frames, L-BFGS iterations a frame", f"{data['frames']}, {data['iterations']}"),
+            ("first frame", f"{data['first_frame_seconds']:.1f} s"),
+            ("a later frame (median)", f"**{data['median_seconds_per_frame']:.1f} s**, "
+             f"{data['median_evaluations']:.0f} evaluations"),
+            ("optical flow of a later frame (median)",
+             f"{data['median_flow_seconds'] * 1000:.0f} ms, "
+             f"**{data['flow_share'] * 100:.1f} %** of the time"),
+            ("other processes' cores", f"{data['others']:.2f}")]
+    return caption("video_speed", data) + markdown(("measure", "value"), rows)
+
+
+# Kernels and cluster ----------------------------------------------------------------------
+
+def kernels_speed() -> str:
+    data = load("kernels_speed")
+    strides = data["strides"]
+    first = next(iter(strides.values()))["rows"]
+    rows = []
+    for k, row in enumerate(first):
+        cells = [row["variant"]]
+        for stride in strides.values():
+            r = stride["rows"][k]
+            cells += [f"{r['ms']:.0f}", f"{r['x_copy']:.3g}", f"{r['scipy_over']:.3g}"]
+        rows.append(cells)
+    header = ["variant"]
+    for stride, values in strides.items():
+        header += [f"stride {stride} ms (copy: {values['copy_bytes'] / 2**20:.0f} MiB)",
+                   "× copy", "scipy ÷ it"]
+    return caption("kernels_speed", data, f" A {data['size']}×{data['size']}×3 image.") \
+        + markdown(header, rows)
+
+
+def cluster_speed() -> str:
+    data = load("cluster_speed")
+    names = {"baseline": "one process, plain Session (baseline)",
+             "baseline+grpc": "one process, Session through an in-process gRPC server"}
+    base = data["medians"][0]["steps_per_s"]
+    rows = []
+    for m in data["medians"]:
+        workers = m["run"].split()[0]
+        name = names.get(m["run"], f"1 ps + {workers} worker{'s' if workers != '1' else ''}"
+                         + (" (the tutorial's cluster)" if workers == "3" else ""))
+        seconds = m["launch_to_exit_s"]
+        rows.append((name, f"{m['steps_per_s']:.0f}", f"{m['steps_per_s'] / base:.2g}",
+                     f"{seconds:.1f} s" if seconds is not None else "–"))
+    return caption("cluster_speed", data, f" {data['steps']} global steps, medians of "
+                   f"{data['repeats']}.") + markdown(
+        ("run", "global steps/s", "vs one process", "launch to exit"), rows)
+
+
+TABLES: dict[str, Callable[[], str]] = {f.__name__: f for f in (
+    style_speed, precision_speed, batch_overhead, style_quality_fast, style_quality_sweep,
+    style_quality_21cd054, largest_one_pass, weights_load, tiled_memory, large_run,
+    control_quality, control_regions)}
+TABLES |= {name: functools.partial(_video, name) for name in (  # named after their JSON
+    "video_quality", "video_quality_cfb180d", "video_quality_static")}
+TABLES |= {f.__name__: f for f in (video_quality_weights, video_speed, kernels_speed,
+                                   cluster_speed, speed_unchanged, outputs_unchanged)}
+TABLES["style_quality_bf16"] = style_quality_bf16
+TABLES["batch_overhead_2d37bb6"] = functools.partial(batch_overhead, "batch_overhead_2d37bb6")
