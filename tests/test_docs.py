@@ -14,9 +14,9 @@ import pathlib
 import re
 import shlex
 import sys
-import tomllib
 
 import pytest
+import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -177,7 +177,8 @@ def test_every_tool_and_install_is_documented():
 def test_a_misspelt_option_fails(monkeypatch):
     for line in ("tf1cnn-style --contnet photo.jpg", "tf1cnn-kernels --strid 1",
                  "tf1cnn-cluster train --last-stp 5", "python scripts/make_sample_clip.py "
-                 "clip --frame 3", "python scripts/ps_cluster.py eval --sho", "pip install 'tf1cnn[video]'", "pip install '.[vidoe]'"):
+                 "clip --frame 3", "python scripts/ps_cluster.py eval --sho",
+                 "pip install 'tf1cnn[video]'", "pip install '.[vidoe]'"):
         with pytest.raises((pytest.fail.Exception, AssertionError)):
             check_line(line, monkeypatch)
 

@@ -10,8 +10,9 @@ The file is HDF5, as Keras 1 saved weights in 2016:
 There are no ReLU layers (Keras folds the activation into the convolution), so
 :func:`read_layers` adds ``reluB_I`` after each convolution and names the layers as MatConvNet
 does: ``convB_I``, ``reluB_I``, ``poolB``. The result is the same list of
-:class:`~style_transfer.network.matconvnet.Layer` that :func:`~style_transfer.network.matconvnet.read_layers`
-returns, so ``relu4_2`` means the same place in either network.
+:class:`~style_transfer.network.matconvnet.Layer` that
+:func:`~style_transfer.network.matconvnet.read_layers` returns, so ``relu4_2`` means the same
+place in either network.
 
 The weights were ported from the Caffe release, which expects BGR input. Both Caffe and
 MatConvNet subtract the same per-channel mean, so flipping the first convolution's input

@@ -17,7 +17,7 @@ anything else is logged on one line and the cache is rebuilt from the source. Th
 written to a temporary file and moved into place, so a half-written one is never seen. A cache
 folder that cannot be written costs a warning and the full read, not the run.
 
-    python -m tf1cnn.style_transfer.network.weights PATH   # build the cache, then time a cached load
+    python -m tf1cnn.style_transfer.network.weights PATH  # build the cache, time a cached load
 """
 from __future__ import annotations
 

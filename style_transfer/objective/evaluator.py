@@ -6,7 +6,8 @@ and differentiates the total with respect to the image. Both optimisers use it: 
 its gradient tensor to the image Variable inside the graph, L-BFGS feeds trial images through
 :meth:`Evaluator.evaluate`. New kinds of objective (a temporal term for video, guided Gram
 matrices for masks) are new terms here, not new optimisation loops; the tiled evaluation of
-large images (:mod:`~style_transfer.objective.tiled`) is another evaluator with the same ``evaluate``.
+large images (:mod:`~style_transfer.objective.tiled`) is another evaluator with the same
+``evaluate``.
 
 The terms' targets (content features, style Gram matrices) are non-trainable Variables of the
 graph, loaded with :meth:`ContentTerm.load` and :meth:`StyleTerm.load`: one graph then serves

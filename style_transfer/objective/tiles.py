@@ -1,8 +1,8 @@
 """Where the tiles of a tiled evaluation lie: interiors that cover the image once, and windows.
 
-A tiled evaluation (:mod:`~style_transfer.objective.tiled`) runs the network on one *window* of the image
-at a time and keeps, of each layer's features, only the positions of the window's *interior*.
-For that to give exactly the untiled network's features:
+A tiled evaluation (:mod:`~style_transfer.objective.tiled`) runs the network on one *window* of
+the image at a time and keeps, of each layer's features, only the positions of the window's
+*interior*. For that to give exactly the untiled network's features:
 
 * interiors start on the pooling grid of the deepest layer used (multiples of its stride S)
   and tile the image without overlap; the last row and column of tiles end at the image edge;

@@ -29,9 +29,9 @@ checkpoints where it stands (what Ctrl-C does).
             ...
 
 A level too large for one pass (``tiles``, from ``memory.plan``) is evaluated exactly in tiles
-by a :class:`~style_transfer.objective.tiled.TiledEvaluator` through one window-sized network shared by
-the tiled levels; its targets are computed tile by tile too, and Adam applies the gradient it
-returns. Checkpoints are the same either way, so a run can resume with another budget.
+by a :class:`~style_transfer.objective.tiled.TiledEvaluator` through one window-sized network
+shared by the tiled levels; its targets are computed tile by tile too, and Adam applies the
+gradient it returns. Checkpoints are the same either way, so a run can resume with another budget.
 
 An engine built with ``terms`` adds them to its full-size level's objective, after the content,
 style and tv terms, and each run loads them through its ``load`` (a :class:`TermLoad`: the

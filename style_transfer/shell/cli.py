@@ -19,7 +19,7 @@ from tf1cnn.common import exits, options, runtime, stops
 from tf1cnn.common.errors import UsageError
 from tf1cnn.common.samples import SAMPLE_CONTENT, SAMPLE_STYLE, sample
 
-from ..config import FAST, StyleConfig, parse_size
+from ..config import FAST, StyleConfig, complete_settings, parse_size
 
 DESCRIPTION = ("Gatys neural style transfer in TF1 graph mode, as in the 2019 tutorial. "
                "Rerun the same command to resume from the last checkpoint.")
@@ -121,9 +121,11 @@ def _run_video(config: StyleConfig) -> int:
     init_file = inputs.read_init(config)
     network = _weights(config)
     item = dataclasses.replace(config, vgg=network.source)
+    out = RunDir(config.output_dir)
     item, identity = job.settle_precision(
-        item, dict(job.identity(item, network.sha256), video_sha256=clip.sha256()),
-        RunDir(config.output_dir))
+        item, dict(job.identity(item, network.sha256), video_sha256=clip.sha256()), out)
+    # The frame target a clip resumes with, or a new clip's, before the config line shows it.
+    item = item.settled(out.saved_config() if out.matches(identity, complete_settings) else None)
     levels, tiles = item.levels(), _plan(item, network, item.precision)
     tiled = [k for k, size in enumerate(tiles) if size]
     if tiled:

@@ -1,8 +1,8 @@
 """One content image stylised into one output folder: the shell around the engine's records.
 
 ``stylise`` decides between resuming and starting fresh (``RunDir.prepare`` against the run's
-identity), consumes the :mod:`~style_transfer.optimise.engine`'s records, and does everything a person
-sees: one progress line per logged step, the step images, ``losses.csv``, the loss curve (at
+identity), consumes the :mod:`~style_transfer.optimise.engine`'s records, and does everything a
+person sees: one progress line per logged step, the step images, ``losses.csv``, the loss curve (at
 every checkpoint and at the end), ``result.png`` (with the content's colours under
 ``preserve_colors``), the contact sheet and ``metrics.json``. After SIGINT or SIGTERM it has
 the engine checkpoint where it stands and returns 130 or 143 (``stops``); a file that cannot be

@@ -1,4 +1,5 @@
-"""A video stylised into one output folder: the shell around :class:`~style_transfer.video.frames.ClipRun`.
+"""A video stylised into one output folder: the shell around
+:class:`~style_transfer.video.frames.ClipRun`.
 
 ``stylise_clip`` decides between resuming and starting fresh (``RunDir.prepare`` against the
 run's identity: a changed setting moves the earlier run to ``archive/``), finds the first

@@ -335,14 +335,16 @@ def test_a_bare_clip_takes_the_recommended_frame_target_and_a_rerun_keeps_the_cl
     saved_file = tmp_path / "out" / "config.json"
     saved = json.loads(saved_file.read_text())
     assert saved["config"]["frame_target"] == FRAME_TARGET
-    assert "stops at content+style" in capsys.readouterr().out
+    stdout = capsys.readouterr().out
+    assert "stops at content+style" in stdout
+    assert f'"frame_target": {FRAME_TARGET}' in stdout  # the config line shows it too
     # A clip made before the default changed recorded 0; extended by a bare rerun, it keeps 0.
     saved["config"]["frame_target"] = 0.0
     saved_file.write_text(json.dumps(saved))
     assert cli.main(cli_args(tmp_path, tiny_vgg, clip_folder)) == 0
     stdout = capsys.readouterr().out
     assert "resuming at frame 3 (2 of 3 written; settings match the saved run)" in stdout
-    assert "stops at content+style" not in stdout
+    assert "stops at content+style" not in stdout and '"frame_target": 0.0' in stdout
     assert json.loads(saved_file.read_text())["config"]["frame_target"] == 0.0
 
 
