@@ -139,15 +139,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from tf1cnn.style_transfer.shell.rundir import RunDir
 
     height, width = (int(v) for v in args.size.split("x"))
-    if args.worker == "largest":
-        fields = {"optimizer": "lbfgs", "scales": 3, "iterations": args.largest_steps,
-                  "coarse_iterations": args.largest_steps}
-    elif args.fields:
-        fields = json.loads(args.fields)
-    else:
-        fields = VARIANTS[args.worker]
     config = dataclasses.replace(StyleConfig(), height=height, width=width, seed=0,
-                                 checkpoint_every=100000, **fields)
+                                 checkpoint_every=100000, **worker_fields(args))
     config.check()
     layers = vgg.trunk(matconvnet.read_layers(args.vgg),
                        (config.content_layer, *config.style_layers))
@@ -182,21 +175,32 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
                     break
     if args.save and final is not None:
         images.write_png(args.save, final)
-    # A run that gives up on a coarse level has no full-size row: no loss, steps or speed.
-    full_rows = [row for row in timeline if row[1] == full] or [[NAN, full, 0, NAN, 0, NAN, NAN]]
     return {"variant": args.worker, "size": full, "outcome": outcome,
-            "precision": config.precision,
-            "seconds": timeline[-1][0], "final_loss": full_rows[-1][3],
-            "final_content": full_rows[-1][5],
-            "steps": full_rows[-1][2], "evaluations": full_rows[-1][4],
-            "ms_per_full_step": 1000 * (full_rows[-1][0] - full_rows[0][0])
-            / max(1, full_rows[-1][2] - full_rows[0][2]),
+            "precision": config.precision, **full_size(timeline, full),
             "peak_mb": memory.peak_resident() / 2**20, "load_peak_mb": load_peak / 2**20,
             "estimate_mb": memory.memory_estimate(
                 layers, height, width, config.optimizer, config.style_scale,
                 config.lbfgs_corrections, config.precision,
                 (config.content_layer, *config.style_layers)) / 2**20,
             "timeline": timeline}
+
+
+def worker_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The StyleConfig fields of the worker's variant, over the seed configuration."""
+    if args.worker == "largest":
+        return {"optimizer": "lbfgs", "scales": 3, "iterations": args.largest_steps,
+                "coarse_iterations": args.largest_steps}
+    return json.loads(args.fields) if args.fields else VARIANTS[args.worker]
+
+
+def full_size(timeline: list[list], full: str) -> dict[str, Any]:
+    """The time line's totals and its full size's final losses, steps and speed."""
+    # A run that gives up on a coarse level has no full-size row: no loss, steps or speed.
+    rows = [row for row in timeline if row[1] == full] or [[NAN, full, 0, NAN, 0, NAN, NAN]]
+    return {"seconds": timeline[-1][0], "final_loss": rows[-1][3],
+            "final_content": rows[-1][5], "steps": rows[-1][2], "evaluations": rows[-1][4],
+            "ms_per_full_step": 1000 * (rows[-1][0] - rows[0][0])
+            / max(1, rows[-1][2] - rows[0][2])}
 
 
 def spawn(*extra: str) -> dict[str, Any]:
@@ -369,29 +373,49 @@ def sweep_candidates() -> dict[str, dict]:
     return found
 
 
+def save(path: str, results: list[dict]) -> None:
+    with open(path, "w") as handle:
+        json.dump({"results": results, "cpus": os.cpu_count(), "cpu": machine.cpu_name(),
+                   "fast": FAST}, handle)
+
+
+def replot(args: argparse.Namespace) -> int:
+    """The table and plot again from the JSON of earlier (or interrupted) runs."""
+    results = []
+    for path in args.from_json:
+        with open(path) as handle:
+            results += [r for r in json.load(handle)["results"] if r["variant"] != "largest"]
+    print(summaries(results))
+    plot(results, args.sizes[0], args.plot)
+    return 0
+
+
+def largest(args: argparse.Namespace, vgg19: str) -> int:
+    """``--largest``: a few L-BFGS steps per level at each size on the VGG19 file."""
+    results: list[dict] = []
+    for size in args.largest:
+        results.append(dict(spawn("--worker", "largest", "--size", size, "--vgg", vgg19,
+                                  "--largest-steps", str(args.largest_steps)),
+                            network="vgg19", variant="largest", size=size))
+        save(args.json, results)
+        print(json.dumps({k: v for k, v in results[-1].items() if k != "timeline"}), flush=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     if args.worker:
         print(json.dumps(worker(args)), flush=True)
         return 0
     if args.from_json:
-        results = []
-        for path in args.from_json:
-            with open(path) as handle:
-                results += [r for r in json.load(handle)["results"] if r["variant"] != "largest"]
-        print(summaries(results))
-        plot(results, args.sizes[0], args.plot)
-        return 0
+        return replot(args)
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the CLI does; the workers inherit
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     vgg19 = args.vgg19 or machine.random_vgg19(args.cache, width_divisor=args.width_divisor)
     paths = {"vgg16-hed": args.vgg16_hed, "vgg19": vgg19}
+    if args.largest:
+        return largest(args, vgg19)
     results: list[dict] = []
-
-    def save() -> None:
-        with open(args.json, "w") as handle:
-            json.dump({"results": results, "cpus": os.cpu_count(), "cpu": machine.cpu_name(),
-                       "fast": FAST}, handle)
 
     def measure(network: str, size: str, variant: str, fields: dict | None,
                 reference: dict | None) -> dict:
@@ -407,20 +431,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = dict(spawn("--worker", variant, "--size", size, "--vgg", paths[network],
                             *extra), network=network, variant=variant, size=size)
         results.append(result)
-        save()
+        save(args.json, results)
         print(f"{network} {size} {variant}: " + json.dumps(
             {k: v for k, v in result.items() if k != "timeline"}), file=sys.stderr, flush=True)
         return result
 
-    if args.largest:
-        for size in args.largest:
-            results.append(dict(spawn("--worker", "largest", "--size", size, "--vgg", vgg19,
-                                      "--largest-steps", str(args.largest_steps)),
-                                network="vgg19", variant="largest", size=size))
-            save()
-            print(json.dumps({k: v for k, v in results[-1].items() if k != "timeline"}),
-                  flush=True)
-        return 0
     pictures: dict[tuple[str, str], str] = {}  # (size, variant): the saved result
     folder = tempfile.mkdtemp(prefix="style_quality_")
     for network in args.networks:
