@@ -1,6 +1,6 @@
 """The typed records a style run yields, and the schedule that picks the logged steps.
 
-:meth:`~style_transfer.optimise.engine.StyleRun.records` yields, per level,
+:meth:`~style_transfer.optimise.run.StyleRun.records` yields, per level,
 
 * :class:`LevelStart` when the level begins (fresh, or resumed at a step);
 * :class:`Progress` at each step the schedule picks (by default the 2019 tutorial's: steps

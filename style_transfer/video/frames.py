@@ -45,6 +45,7 @@ from ..network import vgg
 from ..objective.evaluator import FreedStyleTerm, TemporalTerm
 from ..optimise import engine
 from ..optimise.records import LevelEnd, LevelStart, Progress, Schedule, is_logged
+from ..optimise.run import StyleRun, TermLoad
 from ..optimise.stopping import StopRules, content_style
 from . import flow
 from .clips import Clip
@@ -121,7 +122,7 @@ def terms(config: StyleConfig, shape: Sequence[int], sizes: dict) -> list:
 
 
 def load_terms(temporal: tuple[np.ndarray, np.ndarray] | None,
-               context: engine.TermLoad) -> None:
+               context: TermLoad) -> None:
     """Load a frame into the terms of :func:`terms` (``Engine.run``'s ``load``):
     ``temporal`` is (the previous result warped to it, float RGB; the consistency mask
     [H, W]), whose complement frees the pixels; a first frame (None) loads empty masks,
@@ -139,7 +140,7 @@ def load_terms(temporal: tuple[np.ndarray, np.ndarray] | None,
         term.load(context.session, *freed_targets(context, freed))
 
 
-def freed_targets(context: engine.TermLoad, freed: np.ndarray) -> tuple[list, list]:
+def freed_targets(context: TermLoad, freed: np.ndarray) -> tuple[list, list]:
     """The freed pixels' weights [h, w] at each style layer, and the styles' blended per-pixel
     Gram matrices (``losses.guided_style_loss``'s target), as ``FreedStyleTerm.load`` takes
     them."""
@@ -162,7 +163,7 @@ class ClipRun:
                  styles: Sequence[np.ndarray], init_file: np.ndarray | None = None):
         self.engine, self.config, self.clip = style_engine, config, clip
         self.styles, self.init_file = list(styles), init_file
-        self._run: engine.StyleRun | None = None
+        self._run: StyleRun | None = None
         self._number = 0
         self._target: float | None = None  # the warm frames' stop, set by the first frame
 
