@@ -159,17 +159,21 @@ def style_quality_fast() -> str:
 
 def style_quality_bf16() -> str:
     data = load("style_quality_bf16")
-    reference = _runs(data["results"], "reference")[0]
-    rows = [(r["variant"], r["precision"], f"{r['seconds']:.1f}",
-             f"{r['seconds'] / reference['seconds']:.3f}", r["steps"], r["evaluations"],
-             f"{r['evaluations'] / r['steps']:.2f}", f"{r['ms_per_full_step']:.0f}",
-             f"{r['final_loss']:.1f}", f"{r['final_content']:.2f}",
-             "yes" if seed_quality(r, reference) else "no") for r in data["results"]]
-    return caption("style_quality_bf16", data, f" VGG16/HED, {reference['size']}, one run "
-                   "each.") + markdown(
-        ("variant", "precision", "seconds", "÷ reference", "steps", "evaluations",
+    rows = []
+    for size in dict.fromkeys(r["size"] for r in data["results"]):
+        runs = [r for r in data["results"] if r["size"] == size]
+        reference = _runs(runs, "reference")[0]
+        rows += [(size.replace("x", "×"), r["variant"], r["precision"], f"{r['seconds']:.1f}",
+                  f"{r['seconds'] / reference['seconds']:.3f}", r["steps"], r["evaluations"],
+                  f"{r['evaluations'] / r['steps']:.2f}", f"{r['ms_per_full_step']:.0f}",
+                  f"{r['final_loss']:.1f}", f"{r['final_content']:.2f}",
+                  "yes" if seed_quality(r, reference) else "no", f"{r['other_cores']:.2f}")
+                 for r in runs]
+    return caption("style_quality_bf16", data, " VGG16/HED, one run each; ÷ reference: of the "
+                   "tutorial's float32 run at the same size.") + markdown(
+        ("size", "variant", "precision", "seconds", "÷ reference", "steps", "evaluations",
          "evaluations per step", "ms per full-size step", "final loss", "content",
-         "seed quality"), rows)
+         "seed quality", "others"), rows)
 
 
 def style_quality_sweep() -> str:
@@ -255,18 +259,29 @@ def tiled_memory() -> str:
 
 
 def large_run() -> str:
-    data = load("large_run")
-    last = data["last"]
-    rows = [("full size", last["size"].replace("x", "×")),
-            ("wall time", f"{data['wall_seconds'] / 60:.0f} min ({data['wall_seconds']:.0f} s)"),
-            ("s per full-size iteration (median)",
-             f"{data['full_size_seconds_per_iteration']:.0f}"),
-            ("full-size iterations, evaluations", f"{last['step']:.0f}, {last['evaluations']:.0f}"),
-            ("peak resident set", f"{data['peak_bytes'] / GIB:.2f} GiB"),
-            ("final total, content, style loss",
-             f"{last['total']:.1f}, {last['content']:.2f}, {last['style']:.1f}"),
-            ("other processes' cores", f"{data['other_cores']:.2f}")]
-    return caption("large_run", data) + markdown(("measure", "value"), rows)
+    runs = [load(name) for name in ("large_run", "large_run_bfloat16")
+            if (BENCHMARKS / f"{name}.json").exists()]
+    lasts = [run["last"] for run in runs]
+
+    def row(measure, value):
+        return (measure, *(value(run, last) for run, last in zip(runs, lasts)))
+
+    rows = [row("processor", lambda run, _: run["cpu"]),
+            row("full size", lambda _, last: last["size"].replace("x", "×")),
+            row("wall time", lambda run, _: f"{run['wall_seconds'] / 60:.0f} min "
+                                            f"({run['wall_seconds']:.0f} s)"),
+            row("s per full-size iteration (median)",
+                lambda run, _: f"{run['full_size_seconds_per_iteration']:.0f}"),
+            row("full-size iterations, evaluations",
+                lambda _, last: f"{last['step']:.0f}, {last['evaluations']:.0f}"),
+            row("peak resident set", lambda run, _: f"{run['peak_bytes'] / GIB:.2f} GiB"),
+            row("final total, content, style loss",
+                lambda _, last: f"{last['total']:.1f}, {last['content']:.2f}, "
+                                f"{last['style']:.1f}"),
+            row("other processes' cores", lambda run, _: f"{run['other_cores']:.2f}")]
+    return caption("large_run", runs[0], " bfloat16: `large_run_bfloat16.json`." if
+                   len(runs) > 1 else "") + markdown(
+        ("measure", *(run.get("precision", "float32") for run in runs)), rows)
 
 
 def control_quality() -> str:
@@ -411,6 +426,108 @@ def cluster_speed() -> str:
         ("run", "global steps/s", "vs one process", "launch to exit"), rows)
 
 
+# Feed-forward style network (benchmarks/style_net_speed.py) -------------------------------
+
+def _style_net(part: str) -> dict:
+    """One part's section of style_net_speed.json, which each part of the script replaces."""
+    data = load("style_net_speed")
+    if part not in data:
+        raise SystemExit(f"error: benchmarks/style_net_speed.json has no {part} section yet: "
+                         f"run python benchmarks/style_net_speed.py {part}")
+    return data[part]
+
+
+def _style_net_run(name: str, threads: int) -> str:
+    where = ", across network namespaces" if name.endswith("namespaces") else ", loopback"
+    if name == "plain":
+        return f"one process, plain Session, {threads} threads"
+    if name == "plain, 1 thread":
+        return "one process, plain Session, 1 thread pinned to a core"
+    workers = int(name.split()[0])
+    return (f"1 ps + {workers} worker{'s' if workers > 1 else ''} pinned to "
+            f"{'a core' if workers == 1 else 'a core each'}{where}")
+
+
+def style_net_train() -> str:
+    data = load("style_net_speed")
+    train = _style_net("train")
+    rows = [(_style_net_run(m["run"], train["threads"]), f"{m['pictures_per_s']:.3g}",
+             f"{m['step_s']:.3g}",
+             bold(f"{m['vs_1_worker']:.2f}", m["run"].startswith("2 workers")
+                  and m["vs_1_worker"] >= 1.7), f"{m['other_cores']:.2f}")
+            for m in train["medians"]]
+    matmul = data.get("matmul")
+    more = (f" A {matmul['size']}² float32 matmul: 1 thread {matmul['medians']['1']:.0f} "
+            f"GFLOP/s, 2 threads {matmul['medians']['2']:.0f} (×{matmul['ratio']:.2f}, "
+            f"commit `{matmul['commit']}`)." if matmul else "")
+    skipped = (f" Network namespaces skipped: {train['netns_skipped']}."
+               if train.get("netns_skipped") else "")
+    return caption("style_net_speed", train, f" {train['cpu']}; crops of {train['crop']}², "
+                   f"batches of {train['batch']}, width {train['width']:g}, loss on "
+                   f"`{train['vgg']}`; medians of {train['repeats']} runs, {train['steps']} "
+                   f"steps a worker after {train['warmup']}. One step's traffic to the ps "
+                   f"alone ({train['parameters']:,} values each way): "
+                   f"{train['transfer_s'] * 1000:.0f} ms. Ratios are to the one worker on the "
+                   f"same network (loopback for the plain runs). Bold: the issue's goal, two "
+                   f"workers at least 1.7× one, met.{more}{skipped}") + markdown(
+        ("run", "pictures/s", "s a step (a worker's)", "vs 1 worker", "others"), rows)
+
+
+def style_net_ps() -> str:
+    ps = _style_net("ps")
+    sources = ps["sources"]
+
+    def cell(found: dict) -> str:
+        return f"{found['pictures_per_s']:.3g} ({found['bound']})"
+
+    rows = [(row["workers"], row["ps"], cell(row["overhead"]), cell(row["transfer"]))
+            for row in ps["predictions"]]
+    check = ps["check"]
+    rows.append((f"{check['workers']} (measured: {check['measured']:.3g})", check["ps"],
+                 f"{check['overhead']:.3g}", f"{check['transfer']:.3g}"))
+
+    def cost(name: str) -> str:
+        found = sources[name]
+        rate = f", {found['mb_per_s']:.3g} MB/s" if found["mb_per_s"] else ""
+        return f"{found['round_trip_s'] * 1000:.0f} ms{rate}"
+
+    return caption("style_net_speed", ps, f" Predicted pictures/s = batch × min(N ÷ (t_c + T), "
+                   f"K ÷ T) for N workers, a core each, and K ps tasks: a step moves "
+                   f"{ps['bytes_per_step'] / 1e6:.1f} MB ({ps['parameters']:,} float32 values "
+                   f"read, as many gradients written); t_c = {ps['compute_s']:.3g} s, a step "
+                   f"of one plain pinned thread; T the cost of the traffic: \"cluster "
+                   f"overhead\", one pinned worker's step ({ps['one_worker_s']:.3g} s) − t_c "
+                   f"= {cost('overhead')}, or \"traffic alone\", timed by itself = "
+                   f"{cost('transfer')}; batch {ps['batch']}. In brackets, which bound "
+                   f"holds. The last row checks the model against the measured 2 workers.") \
+        + markdown(("workers", "ps tasks", "pictures/s (T: cluster overhead)",
+                    "pictures/s (T: traffic alone)"), rows)
+
+
+def style_net_apply() -> str:
+    apply = _style_net("apply")
+    fast = {row["size"]: row for row in apply["fast"]}
+    rows = []
+    for row in apply["forward"]:
+        ratio = row["vs_fast"]
+        shown = "–" if ratio is None else bold(f"1/{1 / ratio:.0f}", ratio <= 0.01)
+        found = fast.get(row["size"])
+        rows.append((row["size"].replace("x", "×"), f"{row['width']:g}",
+                     f"{row['seconds']:.3g}", f"{row['first_s']:.3g}",
+                     f"{found['seconds']:.3g}" if found else "–", shown))
+    start = "; ".join(f"width {s['width']:g}: TensorFlow's import {s['import_s']:.1f} s, the "
+                      f"restore {s['restore_s']:.2f} s" for s in apply["startup"])
+    fast_start = ", ".join(f"{row['size'].replace('x', '×')} {row['startup_s']:.0f} s "
+                           f"({row['evaluations']:.0f} evaluations)" for row in apply["fast"])
+    cores = len(set(apply["cores"]))
+    return caption("style_net_speed", apply, f" {apply['cpu']}, {cores} "
+                   f"core{'s' if cores > 1 else ''}. Forward pass: the median of {apply['apply_steps']} after the first, "
+                   f"in each of {apply['repeats']} processes. `--fast`: its own time (losses."
+                   f"csv), on `{apply['vgg']}`; its start and VGG load add {fast_start}. Start "
+                   f"of the forward pass: {start}. Bold: the issue's goal, at most 1/100 of "
+                   f"`--fast`'s time, met.") + markdown(
+        ("size", "width", "s a picture", "first pass s", "`--fast` s", "÷ `--fast`"), rows)
+
 TABLES: dict[str, Callable[[], str]] = {f.__name__: f for f in (
     style_speed, precision_speed, batch_overhead, style_quality_fast, style_quality_sweep,
     style_quality_21cd054, largest_one_pass, weights_load, tiled_memory, large_run,
@@ -421,3 +538,4 @@ TABLES |= {f.__name__: f for f in (video_quality_weights, video_speed, kernels_s
                                    cluster_speed, speed_unchanged, outputs_unchanged)}
 TABLES["style_quality_bf16"] = style_quality_bf16
 TABLES["batch_overhead_2d37bb6"] = functools.partial(batch_overhead, "batch_overhead_2d37bb6")
+TABLES |= {f.__name__: f for f in (style_net_train, style_net_ps, style_net_apply)}

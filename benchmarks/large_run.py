@@ -1,14 +1,16 @@
 """A finished high-resolution stylisation on real features, timed and pictured.
 
     python benchmarks/large_run.py /tmp/vgg16_hed.mat [--height 2160 --width 3840]
-        [--coarse-iterations 20 --iterations 10] [--out DIR] [--picture-only]
+        [--coarse-iterations 20 --iterations 10] [--precision float32] [--out DIR]
+        [--picture-only]
 
 Runs the command line in a subprocess: the bundled content and style, ``--optimizer lbfgs
 --scales 2`` (the coarse level at half the size, then the full size, tiled when it does not
 fit the memory this machine has free), ``--seed 0``. Reports its wall time and peak resident
 memory (the child's ru_maxrss, from ``os.wait4``), the seconds per full-size L-BFGS iteration
-(from ``losses.csv``), and writes them to ``benchmarks/large_run.json``. Then makes
-``docs/images/large_run.jpg``: the whole result scaled down, beside a 1:1 crop of it. The VGG
+(from ``losses.csv``), and writes them to ``benchmarks/large_run.json`` (float32) or
+``benchmarks/large_run_bfloat16.json``. Then makes ``docs/images/large_run.jpg`` (float32 only):
+the whole result scaled down, beside a 1:1 crop of it. The VGG
 file is real pretrained VGG16 features (``hed_to_matconvnet.py``). Not part of the test run:
 at 3840x2160 it takes most of an hour on two cores. ``--picture-only`` remakes the picture
 from the run folder.
@@ -28,16 +30,18 @@ import numpy as np
 from PIL import Image
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-JSON = ROOT / "benchmarks" / "large_run.json"
+JSON = {"float32": ROOT / "benchmarks" / "large_run.json",
+        "bfloat16": ROOT / "benchmarks" / "large_run_bfloat16.json"}
 PICTURE = ROOT / "docs" / "images" / "large_run.jpg"
 PANEL = 640  # the height of both panels of the picture
 
 
-def run(vgg: str, height: int, width: int, coarse: int, iterations: int, out: str) -> dict:
+def run(vgg: str, height: int, width: int, coarse: int, iterations: int, precision: str,
+        out: str) -> dict:
     command = [sys.executable, str(ROOT / "scripts" / "style_transfer.py"), "--vgg", vgg,
                "--height", str(height), "--width", str(width), "--optimizer", "lbfgs",
                "--scales", "2", "--coarse-iterations", str(coarse), "--iterations",
-               str(iterations), "--seed", "0", "--output-dir", out]
+               str(iterations), "--precision", precision, "--seed", "0", "--output-dir", out]
     meter, start = machine.Meter(), time.perf_counter()
     child = subprocess.Popen(command)
     _, status, usage = os.wait4(child.pid, 0)
@@ -50,6 +54,7 @@ def run(vgg: str, height: int, width: int, coarse: int, iterations: int, out: st
     return {"command": command, "exit": os.waitstatus_to_exitcode(status),
             "wall_seconds": seconds, "peak_bytes": usage.ru_maxrss * 1024,
             "other_cores": meter.other_cores(), "cpu": machine.cpu_name(),
+            "commit": machine.head_commit(), "precision": precision,
             "full_size_seconds_per_iteration": float(np.median(full)) if full else None,
             "full_size_iterations": len(rows), "last": rows[-1] if rows else None}
 
@@ -77,17 +82,19 @@ def main(argv=None) -> int:
     parser.add_argument("--width", type=int, default=3840)
     parser.add_argument("--coarse-iterations", type=int, default=20)
     parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--precision", choices=sorted(JSON), default="float32")
     parser.add_argument("--out", default="/tmp/tf1cnn_large_run")
     parser.add_argument("--picture-only", action="store_true")
     args = parser.parse_args(argv)
     if not args.picture_only:
         found = run(args.vgg, args.height, args.width, args.coarse_iterations, args.iterations,
-                    args.out)
-        JSON.write_text(json.dumps(found, indent=1))
+                    args.precision, args.out)
+        JSON[args.precision].write_text(json.dumps(found, indent=1))
         print(json.dumps(found, indent=1))
         if found["exit"]:
             return found["exit"]
-    picture(args.out)
+    if args.precision == "float32":
+        picture(args.out)
     return 0
 
 

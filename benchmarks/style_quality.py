@@ -71,6 +71,7 @@ from style_quality_report import (
     NAN,
     NETWORK_NAMES,
     OPT_IN,
+    PICTURED,
     VARIANTS,
     plot,
     side_by_side,
@@ -202,7 +203,7 @@ def spawn(*extra: str) -> dict[str, Any]:
 def save(path: str, results: list[dict]) -> None:
     with open(path, "w") as handle:
         json.dump({"results": results, "cpus": os.cpu_count(), "cpu": machine.cpu_name(),
-                   "fast": FAST}, handle)
+                   "fast": FAST, "commit": machine.head_commit()}, handle)
 
 
 def replot(args: argparse.Namespace) -> int:
@@ -246,8 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def measure(network: str, size: str, variant: str, fields: dict | None,
                 reference: dict | None) -> dict:
         extra = [] if fields is None else ["--fields", json.dumps(fields)]
-        if network == "vgg16-hed" and variant in ("reference", "fast") and \
-                (size, variant) not in pictures:
+        if network == "vgg16-hed" and variant in PICTURED and (size, variant) not in pictures:
             pictures[size, variant] = os.path.join(folder, f"{size}_{variant}.png")
             extra += ["--save", pictures[size, variant]]
         if reference is not None:
@@ -277,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(summaries(results))
     plot(results, args.sizes[0], args.plot)
     print(f"wrote {args.json} and {args.plot}")
-    if {variant for _, variant in pictures} == {"reference", "fast"}:
+    if {"reference", "fast"} <= {variant for _, variant in pictures}:
         side_by_side(results, pictures, args.side_by_side)
         print(f"wrote {args.side_by_side}")
     shutil.rmtree(folder)

@@ -17,6 +17,7 @@ VARIANTS = {  # StyleConfig fields over the seed configuration
 # Run --fast-runs times and summarised by fast_summary, each with its options' name.
 FAST_VARIANTS = {"fast": "--fast", "fast-bf16": "--fast --precision bfloat16"}
 OPT_IN = ("fast-bf16",)  # run only when --variants names them
+PICTURED = {"reference": "the tutorial's Adam, 300 steps", **FAST_VARIANTS}  # column titles
 # --sweep: the choices for --fast, each measured as a one-choice change to the preset
 CHOICES = {"init": ("noise", "content", "style-colours"), "scales": (1, 2, 3),
            "coarse_tolerance": (0.3, 0.1, 0.03), "coarse_evaluations": (15, 30, 60),
@@ -65,19 +66,22 @@ def plot(results: list[dict], size: str, path: str) -> None:
 
 
 def side_by_side(results: list[dict], pictures: dict[tuple[str, str], str], path: str) -> None:
-    """The reference's result beside the first --fast run's, one row per size, each titled
-    with its time and losses. ``pictures`` maps (size, variant) to the saved result."""
+    """The reference's result beside the first run of each --fast variant that was run, one
+    row per size, each titled with its time and losses. ``pictures`` maps (size, variant) to
+    the saved result."""
     import imageio.v3 as iio
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     sizes = sorted({size for size, _ in pictures}, key=_pixels)
-    figure = Figure(figsize=(9, 4.2 * len(sizes)), dpi=100, layout="constrained")
+    shown = [name for name in PICTURED if any(variant == name for _, variant in pictures)]
+    figure = Figure(figsize=(4.5 * len(shown), 4.2 * len(sizes)), dpi=100,
+                    layout="constrained")
     FigureCanvasAgg(figure)
-    grid = figure.subplots(len(sizes), 2, squeeze=False)
+    grid = figure.subplots(len(sizes), len(shown), squeeze=False)
     for row, size in zip(grid, sizes):
-        for axes, (variant, label) in zip(row, (("reference", "the tutorial's Adam, 300 steps"),
-                                                ("fast", "--fast"))):
+        for axes, variant in zip(row, shown):
+            label = PICTURED[variant]
             run = next(r for r in results if r["network"] == "vgg16-hed" and r["size"] == size
                        and r["variant"] == variant)
             axes.imshow(iio.imread(pictures[size, variant]))

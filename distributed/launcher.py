@@ -24,10 +24,13 @@ import signal
 import threading
 import time
 
+from tf1cnn.common import runtime
+
 from .cluster import check_port_free
 from .config import TrainConfig
 from .results import Summary
 from .signals import StopSignals
+from .style_config import StyleNetConfig
 
 STOP_GRACE = 5.0  # seconds between the stop signal and SIGKILL for a task that must be stopped
 PS_CUE = signal.SIGUSR1  # the launcher's word to a local ps: leave now
@@ -41,6 +44,7 @@ def _ps_main(cluster, index, timeout):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     stop = StopSignals((PS_CUE,))
     threading.Thread(target=_cue_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    runtime.import_tensorflow()  # quietly, before the task module loads it
     from .task import Task, exit_when_lost, serve_ps
     exit_when_lost(Task("ps", index), lambda: serve_ps(cluster, index, timeout, _log, stop),
                    _log)
@@ -53,20 +57,25 @@ def _cue_when_orphaned(launcher: int) -> None:
     os.kill(os.getpid(), PS_CUE)
 
 
-def _worker_main(cluster, index, config, results):
+def _worker_main(cluster, index, config, results, net, threads):
     stop = StopSignals()  # before TensorFlow loads, which takes seconds
+    runtime.import_tensorflow()  # quietly, before the task module loads it
     from .task import Task, exit_when_lost, train_worker
-    results.put(exit_when_lost(Task("worker", index),
-                               lambda: train_worker(cluster, index, config, _log, stop), _log))
+    results.put(exit_when_lost(
+        Task("worker", index),
+        lambda: train_worker(cluster, index, config, _log, stop, net, threads), _log))
 
 
 def _log(line: str) -> None:
     print(line, flush=True)
 
 
-def launch(config: TrainConfig, cluster: dict) -> Summary:
+def launch(config: TrainConfig, cluster: dict, net: StyleNetConfig | None = None,
+           threads: int = 1) -> Summary:
     """Train on a local cluster (from ``cluster.local_cluster``); return once every task's
-    process has exited."""
+    process has exited. ``net``: the style network's settings (None: the toy model);
+    ``threads``: each worker's threads per op."""
+    config = config.settled()
     for address in cluster["ps"] + cluster["worker"]:
         check_port_free(address)
     stop = StopSignals()
@@ -77,7 +86,8 @@ def launch(config: TrainConfig, cluster: dict) -> Summary:
                                         name=f"ps-{i}", daemon=True)
              for i in range(len(cluster["ps"]))}
     tasks.update({("worker", i): context.Process(target=_worker_main,
-                                                 args=(cluster, i, config, results),
+                                                 args=(cluster, i, config, results, net,
+                                                       threads),
                                                  name=f"worker-{i}", daemon=True)
                   for i in range(len(cluster["worker"]))})
     started = time.monotonic()

@@ -28,6 +28,7 @@ import os
 import threading
 import time
 import typing
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -37,8 +38,10 @@ from . import model
 from .cluster import Task, device_filters
 from .config import TrainConfig
 from .data import make_data
+from .progress import Progress
 from .results import WorkerResult
 from .signals import StopSignals
+from .style_config import StyleNetConfig
 from .watchdog import Watchdog
 
 v1 = tf.compat.v1
@@ -50,10 +53,17 @@ PS_PATIENCE = 3
 BEAT_SECONDS = 1.0  # at most this long between a training worker's "alive" words to the ps
 
 
-class TrainGraph(typing.NamedTuple):
-    inputs: tf.Tensor
-    labels: tf.Tensor
+class Model(typing.NamedTuple):
+    """What a model adds to the training graph, built under the device setter."""
     loss: tf.Tensor
+    parts: dict  # name: tensor, shown in the progress lines besides the loss
+    feed: Callable[[], dict]  # the next step's feed
+    local_feed: dict  # for the local variables' initialiser
+    pictures: int  # pictures in one step's batch (0: not a picture model)
+
+
+class TrainGraph(typing.NamedTuple):
+    model: Model
     step_after: tf.Tensor
     hooks: list
     alive: list  # ops that tell every ps this worker is training
@@ -77,17 +87,19 @@ def exit_when_lost(task: Task, call, log=print):
     raise SystemExit(exits.LOST)
 
 
-def session_config(task: Task, timeout: float) -> v1.ConfigProto:
-    """One thread each way (the model is tiny; the cores are shared with the other tasks),
-    the device filters, and a bound on every call."""
+def session_config(task: Task, timeout: float, threads: int = 1) -> v1.ConfigProto:
+    """``threads`` for each op, one op at a time (the toy model is tiny and its tasks share the
+    cores; a style network's worker gets its share of them), the device filters, and a bound
+    on every call."""
     return v1.ConfigProto(device_filters=device_filters(task),
-                          intra_op_parallelism_threads=1, inter_op_parallelism_threads=1,
+                          intra_op_parallelism_threads=threads, inter_op_parallelism_threads=1,
                           operation_timeout_in_ms=int(timeout * 1000))
 
 
-def start_server(cluster: dict, task: Task, timeout: float) -> v1.train.Server:
+def start_server(cluster: dict, task: Task, timeout: float,
+                 threads: int = 1) -> v1.train.Server:
     return v1.train.Server(v1.train.ClusterSpec(cluster), job_name=task.job,
-                           task_index=task.index, config=session_config(task, timeout))
+                           task_index=task.index, config=session_config(task, timeout, threads))
 
 
 def _word_queues(cluster: dict):
@@ -166,30 +178,61 @@ def ps_holds_values(target: str, config, uninitialized) -> bool:
             raise ClusterError("the parameter server did not answer: is it running?") from None
 
 
-def _build(cluster: dict, task: Task, config: TrainConfig) -> TrainGraph:
+def _toy(config: TrainConfig) -> Model:
+    """The tutorial's 1 → hidden → 1 regression on its fixed points."""
+    inputs = v1.placeholder(tf.float32, [None, 1], name="x")
+    labels = v1.placeholder(tf.float32, [None, 1], name="y")
+    x, y = make_data(config.points, config.noise, config.seed)
+    feed = {inputs: x, labels: y}
+    return Model(model.mse(labels, model.predict(inputs, config.hidden)), {}, lambda: feed, {},
+                 0)
+
+
+def _style_net(task: Task, config: TrainConfig, net: StyleNetConfig, setter) -> Model:
+    """The feed-forward style network on random crops, this worker's own draw."""
+    from tf1cnn.common import images, samples
+    from tf1cnn.style_transfer.network import weights
+
+    from . import pictures, style_net
+
+    layers = weights.load(net.vgg, net.layers, progress=False).layers
+    style = images.read_rgb(net.style or samples.sample(samples.SAMPLE_STYLE), "style")
+    crops = pictures.Crops(pictures.training_sources(net.images), net.crop,
+                           seed=config.seed + task.index)
+    built = style_net.build(net, layers, style, pictures.held_out(1, net.crop)[0],
+                            f"/job:worker/task:{task.index}", setter)
+    parts = {"content": built.losses.content, "style": built.losses.style,
+             "tv": built.losses.tv}
+    return Model(built.losses.total, parts, lambda: {built.pictures: crops.batch(net.batch)},
+                 built.local_feed, net.batch)
+
+
+def _build(cluster: dict, task: Task, config: TrainConfig,
+           net: StyleNetConfig | None) -> TrainGraph:
     """The training graph, variables on the ps by replica_device_setter, ops on this worker."""
     v1.set_random_seed(config.seed)  # the chief's initial weights, like the data, follow seed
     setter = v1.train.replica_device_setter(worker_device=f"/job:worker/task:{task.index}",
                                             cluster=v1.train.ClusterSpec(cluster))
-    # tf.device rejects the setter's function on TF 2.x; the v1 form still takes it.
+    # tf.device rejects the setter's function on TF 2.x; the v1 form still takes it. A style
+    # network builds its VGG on this worker, outside the setter.
+    built = _style_net(task, config, net, setter) if net is not None else None
     with v1.device(setter):
-        inputs = v1.placeholder(tf.float32, [None, 1], name="x")
-        labels = v1.placeholder(tf.float32, [None, 1], name="y")
-        loss = model.mse(labels, model.predict(inputs, config.hidden))
+        built = built or _toy(config)
         global_step = v1.train.get_or_create_global_step()
-        optimizer = v1.train.GradientDescentOptimizer(config.learning_rate)
+        optimizer = (v1.train.GradientDescentOptimizer(config.learning_rate) if net is None
+                     else v1.train.AdamOptimizer(config.learning_rate))
         hooks = [v1.train.StopAtStepHook(last_step=config.last_step)]
         if config.sync:
             workers = len(cluster["worker"])
             optimizer = v1.train.SyncReplicasOptimizer(
                 optimizer, replicas_to_aggregate=workers, total_num_replicas=workers)
             hooks.append(optimizer.make_session_run_hook(task.is_chief))
-        train_op = optimizer.minimize(loss, global_step=global_step)
+        train_op = optimizer.minimize(built.loss, global_step=global_step)
         with tf.control_dependencies([train_op]):
             step_after = global_step.read_value()  # the global step this update made
-        v1.summary.scalar("loss", loss)
+        v1.summary.scalar("loss", built.loss)
     words = _word_queues(cluster)
-    return TrainGraph(inputs, labels, loss, step_after, hooks,
+    return TrainGraph(built, step_after, hooks,
                       [queue.enqueue(task.index) for queue in words],
                       [queue.enqueue(-1 - task.index) for queue in words],
                       # Global ones only: a worker initialises its local ones itself.
@@ -197,32 +240,35 @@ def _build(cluster: dict, task: Task, config: TrainConfig) -> TrainGraph:
 
 
 def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
-                 stop: StopSignals | None = None) -> WorkerResult:
+                 stop: StopSignals | None = None, net: StyleNetConfig | None = None,
+                 threads: int = 1) -> WorkerResult:
     """Train as worker ``index`` until the global step reaches ``config.last_step``, or until
-    ``stop`` is set (then the chief still saves a last checkpoint).
+    ``stop`` is set (then the chief still saves a last checkpoint). ``net``: the style
+    network's settings, or None for the tutorial's toy model; ``threads`` per op.
 
     Raises ClusterError, or ends the process with exits.LOST, when the others cannot be
     reached within ``config.timeout`` seconds.
     """
+    config = config.settled()
     task = Task("worker", index)
     pid = os.getpid()
     ps = ", ".join(cluster["ps"])
     with Watchdog(f"{task} pid={pid}", log) as watchdog:
         # Startup may wait for the other processes to load TensorFlow as well.
         watchdog.expect(2 * config.timeout, f"the parameter server at {ps} to start")
-        server = start_server(cluster, task, config.timeout)
+        server = start_server(cluster, task, config.timeout, threads)
         log(f"{task} pid={pid} serving at {cluster['worker'][index]}")
-        sess_config = session_config(task, config.timeout)
-        x, y = make_data(config.points, config.noise, config.seed)
+        sess_config = session_config(task, config.timeout, threads)
         with tf.Graph().as_default():
-            g = _build(cluster, task, config)
-            feed = {g.inputs: x, g.labels: y}
-            session = _monitored_session(server.target, sess_config, task, config, g)
-            started = time.monotonic()
-            local_steps, first, step, value, logged = 0, None, None, float("nan"), None
+            g = _build(cluster, task, config, net)
+            session = _monitored_session(server.target, sess_config, task, config, g, net)
+            progress = Progress(f"{task} pid={pid}", config, g.model.pictures,
+                                len(cluster["worker"]))
+            local_steps, first, step, value = 0, None, None, float("nan")
             interrupted = False
             lost = f"a training step from the parameter server at {ps} (is it running?)"
             beat, next_beat = min(BEAT_SECONDS, config.timeout / 4), 0.0
+            parts = list(g.model.parts.values())
             with _quiet_cancelled_queue_runners(), session:
                 while not session.should_stop():
                     if stop is not None and stop.is_set():
@@ -230,23 +276,23 @@ def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
                         interrupted = True
                         break
                     watchdog.expect(config.timeout, lost)
-                    fetches = [g.loss, g.step_after]
+                    feed = g.model.feed()
+                    fetches = [g.model.loss, g.step_after, *parts]
                     if time.monotonic() >= next_beat:
                         fetches += g.alive
                         next_beat = time.monotonic() + beat
-                    value, step = session.run(fetches, feed)[:2]
+                    found = session.run(fetches, feed)
+                    value, step = found[:2]
                     first = step if first is None else first
                     local_steps += 1
-                    # In sync mode several local steps see the same global step.
-                    if step and step % config.log_every == 0 and step != logged:
-                        logged = step
-                        log(f"{task} pid={pid} global_step={step}/{config.last_step} "
-                            f"local_steps={local_steps} loss={value:.6g} "
-                            f"time={time.monotonic() - started:.2f}s")
+                    line = progress.line(int(step), local_steps, float(value),
+                                         dict(zip(g.model.parts, found[2:2 + len(parts)])))
+                    if line:
+                        log(line)
                 watchdog.expect(config.timeout, f"the last checkpoint and the ps at {ps}")
-            seconds = time.monotonic() - started
+            seconds = progress.seconds()
             with v1.Session(server.target, config=sess_config) as plain:
-                final = float(plain.run(g.loss, feed)) if task.is_chief else None
+                final = float(plain.run(g.model.loss, feed)) if task.is_chief and step else None
                 plain.run(g.done)
     return WorkerResult(index, local_steps, -1 if first is None else int(first),
                         -1 if step is None else int(step), float(value), final, seconds,
@@ -254,7 +300,8 @@ def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
 
 
 def _monitored_session(target: str, sess_config, task: Task, config: TrainConfig,
-                       g: TrainGraph) -> v1.train.MonitoredTrainingSession:
+                       g: TrainGraph,
+                       net: StyleNetConfig | None) -> v1.train.MonitoredTrainingSession:
     """The training session, once the ps is ready for this worker: the chief checks whether it
     rejoins a ps that already holds values; the others wait until the chief has initialised."""
     if task.is_chief:
@@ -264,8 +311,8 @@ def _monitored_session(target: str, sess_config, task: Task, config: TrainConfig
         wait_until_ready(target, sess_config, config.timeout, g.uninitialized)
     return v1.train.MonitoredTrainingSession(
         master=target, is_chief=task.is_chief, config=sess_config,
-        hooks=g.hooks, **_checkpointing(config, rejoin), stop_grace_period_secs=1,
-        max_wait_secs=config.timeout, log_step_count_steps=0)
+        hooks=g.hooks, **_checkpointing(config, net, rejoin, g.model.local_feed),
+        stop_grace_period_secs=1, max_wait_secs=config.timeout, log_step_count_steps=0)
 
 
 @contextlib.contextmanager
@@ -291,19 +338,26 @@ def _quiet_cancelled_queue_runners():
         threading.excepthook = previous
 
 
-def _checkpointing(config: TrainConfig, rejoin: bool) -> dict:
+def _checkpointing(config: TrainConfig, net: StyleNetConfig | None, rejoin: bool,
+                   local_feed: dict) -> dict:
     """MonitoredTrainingSession's checkpoint arguments for the chief.
 
-    A fresh ps gets the latest checkpoint restored (or fresh values). A ps that already holds
-    values is newer than any checkpoint, so the chief saves there but does not restore or
-    initialise; the session manager would do one or the other otherwise.
+    The toy model is checkpointed every ``checkpoint_every`` global steps, a style network every
+    ``checkpoint_secs`` seconds. A fresh ps gets the latest checkpoint restored (or fresh
+    values). A ps that already holds values is newer than any checkpoint, so the chief saves
+    there but does not restore or initialise; the session manager would do one or the other
+    otherwise. ``local_feed`` sets the local variables (a style network's VGG weights).
     """
-    every = {"save_checkpoint_steps": config.checkpoint_every,
-             "save_summaries_steps": config.log_every}
+    when = ({"save_checkpoint_steps": config.checkpoint_every} if net is None
+            else {"save_checkpoint_secs": net.checkpoint_secs})
+    every = {"save_summaries_steps": config.log_every}
+    scaffold = {"local_init_feed_dict": local_feed or None}
     if not rejoin:
-        return dict(checkpoint_dir=config.checkpoint_dir, **every)
+        return dict(checkpoint_dir=config.checkpoint_dir,
+                    scaffold=v1.train.Scaffold(**scaffold), **when, **every)
     saver = v1.train.CheckpointSaverHook(config.checkpoint_dir,
-                                         save_steps=config.checkpoint_every)
+                                         **{k.replace("save_checkpoint_", "save_"): v
+                                            for k, v in when.items()})
     return dict(checkpoint_dir=None, summary_dir=config.checkpoint_dir,
-                scaffold=v1.train.Scaffold(init_op=tf.no_op()), chief_only_hooks=[saver],
-                **every)
+                scaffold=v1.train.Scaffold(init_op=tf.no_op(), **scaffold),
+                chief_only_hooks=[saver], **every)

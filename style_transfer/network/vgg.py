@@ -125,16 +125,23 @@ def weights_sha256(layers: Sequence[Layer]) -> str:
 class VGG:
     """The trunk as graph ops: weights become constants of the current graph once, and each
     call applies the trunk to an input tensor. ``precision``: "float32" (the layers' own dtype
-    throughout) or "bfloat16" (after ``conv1_1``; see the module docstring)."""
+    throughout) or "bfloat16" (after ``conv1_1``; see the module docstring).
+
+    ``local=True`` holds the weights in local, untrained variables instead, set from
+    placeholders when the local variables are initialised: feed ``feed`` to that initialiser
+    (``Scaffold(local_init_feed_dict=...)``). A graph that is saved or sent to a cluster then
+    stays small, and no ``Saver`` of the global variables writes the weights.
+    """
 
     def __init__(self, layers: Sequence[Layer], pooling: str = "avg",
-                 precision: str = "float32"):
+                 precision: str = "float32", local: bool = False):
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)} "
                              f"(resolve 'auto' with runtime.resolve_precision first)")
         self.layers = list(layers)
         self.pooling = pooling
         self.precision = precision
+        self.feed: dict = {}  # placeholder: weights, for local variables' initialiser
         self._weights = {}
         narrow = False  # the first convolution keeps the layers' dtype
         with tf.compat.v1.name_scope("vgg_weights"):
@@ -144,9 +151,19 @@ class VGG:
                     if narrow:
                         weights, bias = weights.astype(BFLOAT16), bias.astype(BFLOAT16)
                     self._weights[layer.name] = (
-                        tf.constant(weights, name=f"{layer.name}_w"),
-                        tf.constant(bias, name=f"{layer.name}_b"))
+                        self._hold(weights, f"{layer.name}_w", local),
+                        self._hold(bias, f"{layer.name}_b", local))
                     narrow = precision == "bfloat16"
+
+    def _hold(self, values: np.ndarray, name: str, local: bool) -> tf.Tensor:
+        if not local:
+            return tf.constant(values, name=name)
+        given = tf.compat.v1.placeholder(tf.as_dtype(values.dtype), values.shape, name)
+        self.feed[given] = values
+        variable = tf.compat.v1.Variable(
+            given, trainable=False, name=name,
+            collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
+        return variable.read_value()
 
     def __call__(self, image: tf.Tensor, scope: str = "vgg") -> dict[str, tf.Tensor]:
         """End points of the trunk for a [batch, height, width, 3] mean-subtracted RGB tensor."""

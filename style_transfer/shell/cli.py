@@ -5,9 +5,12 @@ paths it stylises the bundled sample images; ``--content-dir`` stylises a folder
 ``--video`` a video file or folder of frames (:mod:`~style_transfer.shell.video_job`). Bad input
 gets one line on stderr and exit status 2; Ctrl-C saves a checkpoint and the current image,
 then exits with 130. Rerunning the same command resumes from the last checkpoint.
+``--network CHECKPOINT_DIR`` applies a trained feed-forward network instead, one forward pass
+per picture, and ``--export-saved-model DIR`` exports it (:mod:`~style_transfer.shell.forward`).
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -26,14 +29,46 @@ DESCRIPTION = ("Gatys neural style transfer in TF1 graph mode, as in the 2019 tu
 
 
 def build_parser() -> options.ConfigParser:
-    return options.ConfigParser(
+    parser = options.ConfigParser(
         StyleConfig, presets={"fast": ("the tutorial's quality in a fraction of its time, each "
                                        "level stopping by itself", FAST)},
         prog="tf1cnn-style", description=DESCRIPTION)
+    trained = parser.add_argument_group(
+        "a trained feed-forward network (tf1cnn-cluster train --model style-net)")
+    trained.add_argument(
+        "--network", metavar="CHECKPOINT_DIR",
+        help="stylise the content, each --content-dir image or each --video frame in one "
+             "forward pass of the network checkpointed there (its newest checkpoint, or a "
+             "DIR/model.ckpt-N prefix), at its own size unless --height/--width are given")
+    trained.add_argument(
+        "--export-saved-model", metavar="DIR",
+        help="with --network: write the network as a SavedModel that loads with TensorFlow "
+             "alone (tf.saved_model.load(DIR).stylise(images))")
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return options.guarded(lambda: run(build_parser().parse_config(argv)))
+    return options.guarded(lambda: _dispatch(build_parser(), argv))
+
+
+def _dispatch(parser: options.ConfigParser, argv: Sequence[str] | None) -> int:
+    """An optimisation, or with --network or --export-saved-model a trained network's run."""
+    config = parser.parse_config(argv)
+    given = given_options(parser, argv)
+    if "network" in given or "export_saved_model" in given:
+        from . import forward
+
+        return forward.run(config, given, lambda: content_files(config))
+    return run(config)
+
+
+def given_options(parser: options.ConfigParser, argv: Sequence[str] | None) -> dict:
+    """The options on the command line, by field name, with their values (presets: True)."""
+    unset = object()
+    names = [f.name for f in dataclasses.fields(StyleConfig)] + [*parser.presets, "network",
+                                                                 "export_saved_model"]
+    parsed = parser.parse_args(argv, argparse.Namespace(**dict.fromkeys(names, unset)))
+    return {name: value for name, value in vars(parsed).items() if value is not unset}
 
 
 def run(config: StyleConfig) -> int:

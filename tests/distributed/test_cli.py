@@ -121,7 +121,8 @@ def test_help_lists_the_options_with_the_tutorials_defaults(capsys):
         cli.main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     for expected in (("--last-step LAST_STEP train until the global step reaches this "
-                     "(StopAtStepHook) (default: 100000)"), "--sync", "--ps-hosts",
+                     "(StopAtStepHook); if omitted, 100000 (toy) or 40000 (style-net)"),
+                     "--model {toy,style-net}", "--sync", "--ps-hosts",
                      "--worker-hosts", "--job-name", "--task-index", "--allow-remote",
                      "(default: 0.001)"):
         assert expected in text
@@ -138,5 +139,6 @@ def test_allow_remote_warns_before_starting_the_task(capsys, tmp_path, monkeypat
     err = capsys.readouterr().err
     assert err.startswith("warning: this task's gRPC server listens on every interface")
     assert "10.0.0.1" in err and "firewall" in err
-    (cluster, task, config), = started
+    (cluster, task, config, net, threads), = started
     assert task.is_chief and cluster["worker"] == [f"10.0.0.2:{worker}"] and config.allow_remote
+    assert net is None and threads == 1  # the toy model, one thread an op

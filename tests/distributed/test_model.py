@@ -58,7 +58,7 @@ def test_mse_matches_numpy():
 
 
 def test_defaults_are_the_tutorials():
-    c = TrainConfig()
+    c = TrainConfig().settled()
     assert (c.last_step, c.workers, c.ps, c.points, c.noise, c.hidden, c.learning_rate,
             c.log_every, c.sync) == (100_000, 3, 1, 100, 0.1, 10, 0.001, 500, False)
     c.check()
@@ -71,7 +71,7 @@ def test_defaults_are_the_tutorials():
     ({"log_every": 0}, "--log-every")])
 def test_check_rejects_impossible_values(change, message):
     with pytest.raises(UsageError, match=message):
-        dataclasses.replace(TrainConfig(), **change).check()
+        dataclasses.replace(TrainConfig().settled(), **change).check()
 
 
 def test_run_settings_leave_out_what_a_resume_may_change():
