@@ -504,6 +504,21 @@ def style_net_ps() -> str:
                     "pictures/s (T: traffic alone)"), rows)
 
 
+def style_net_clip() -> str:
+    data = load("style_net_clip")
+    optimised = data["runs"][0]["median_seconds_per_frame"]
+    rows = [(run["run"], f"{run['median_seconds_per_frame']:.3f}",
+             "–" if "median_forward_seconds" not in run else
+             f"{run['median_forward_seconds']:.3f}", f"{run['frames_per_second']:.2f}",
+             f"1/{optimised / run['median_seconds_per_frame']:.0f}",
+             f"{run['others']:.2f}") for run in data["runs"]]
+    return caption("style_net_clip", data, f" {data['cpu']}; the sample clip, {data['frames']} "
+                   f"frames of {data['size']}, later frames' medians; `--video` on "
+                   f"`{data['network']}`; `--network`'s frame time includes the optical flow "
+                   f"of its warping error.") + markdown(
+        ("run", "s a frame", "forward pass s", "frames/s", "÷ `--video`", "others"), rows)
+
+
 def style_net_apply() -> str:
     apply = _style_net("apply")
     fast = {row["size"]: row for row in apply["fast"]}
@@ -538,4 +553,5 @@ TABLES |= {f.__name__: f for f in (video_quality_weights, video_speed, kernels_s
                                    cluster_speed, speed_unchanged, outputs_unchanged)}
 TABLES["style_quality_bf16"] = style_quality_bf16
 TABLES["batch_overhead_2d37bb6"] = functools.partial(batch_overhead, "batch_overhead_2d37bb6")
-TABLES |= {f.__name__: f for f in (style_net_train, style_net_ps, style_net_apply)}
+TABLES |= {f.__name__: f for f in (style_net_train, style_net_ps, style_net_apply,
+                                     style_net_clip)}
