@@ -11,6 +11,8 @@ own folder is first on ``sys.path`` when it runs as ``python benchmarks/NAME.py`
   MatConvNet file with VGG19's real shapes and random weights (the same FLOPs and memory as the
   real network; about 575 MB with the fc6-fc8 head, which the style tool reads and drops, as it
   does the real file's). ``width_divisor`` divides every channel count, for smoke tests;
+* **the sample clip.** ``clip_options`` adds the options of a benchmark that runs ``--video``
+  on the synthetic clip, and ``write_sample_clip`` writes that clip as PNG frames;
 * **workers in subprocesses.** ``timed`` runs a command and measures its wall time and the
   other processes' load meanwhile; ``spawn`` runs a worker that prints its result as one JSON
   line last, and returns that result with the measurements added.
@@ -150,6 +152,24 @@ def spawn(command: Sequence[str], **options) -> dict[str, Any]:
     return dict(result, other_cores=others, load_before=load, load_after=os.getloadavg()[0])
 
 
+def clip_options(parser: argparse.ArgumentParser) -> None:
+    """--vgg, --frames, --size and --iterations of a benchmark on the sample clip."""
+    parser.add_argument("--vgg", default=None, help="default: the random full-size VGG19")
+    parser.add_argument("--frames", type=int, default=6)
+    parser.add_argument("--size", default="250x333")
+    parser.add_argument("--iterations", type=int, default=20)
+
+
+def write_sample_clip(folder: str, frames: int, height: int, width: int) -> None:
+    """The synthetic clip (``sample_clip``) of the bundled photograph, as PNG frames."""
+    from tf1cnn.common import images, samples
+    from tf1cnn.style_transfer.tools import sample_clip
+
+    photo = images.read_rgb(samples.sample(samples.SAMPLE_CONTENT))
+    sample_clip.write_folder(sample_clip.make(photo, frames=frames, height=height,
+                                              width=width), folder)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default=CACHE)
@@ -162,3 +182,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+

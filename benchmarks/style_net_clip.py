@@ -27,9 +27,6 @@ from collections.abc import Sequence
 import machine
 import numpy as np
 
-from tf1cnn.common import images, samples
-from tf1cnn.style_transfer.tools import sample_clip
-
 SCRIPT = os.path.join(machine.ROOT, "scripts", "style_transfer.py")
 
 
@@ -75,10 +72,7 @@ def summary(name: str, rows: list[dict], others: float, forward: bool) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--vgg", default=None, help="default: the random full-size VGG19")
-    parser.add_argument("--frames", type=int, default=6)
-    parser.add_argument("--size", default="250x333")
-    parser.add_argument("--iterations", type=int, default=20)
+    machine.clip_options(parser)
     parser.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.5])
     parser.add_argument("--json", default=os.path.join(machine.ROOT, "benchmarks",
                                                        "style_net_clip.json"))
@@ -86,12 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     height, width = map(int, args.size.split("x"))
     vgg = args.vgg or machine.random_vgg19()
     machine.warm_weights_cache(vgg)
-    photo = images.read_rgb(samples.sample(samples.SAMPLE_CONTENT))
     runs = []
     with tempfile.TemporaryDirectory() as scratch:
         clip = os.path.join(scratch, "clip")
-        sample_clip.write_folder(sample_clip.make(photo, frames=args.frames, height=height,
-                                                  width=width), clip)
+        machine.write_sample_clip(clip, args.frames, height, width)
         rows, others = frames(["--video", clip, "--vgg", vgg, "--height", str(height),
                                "--width", str(width), "--optimizer", "lbfgs", "--iterations",
                                str(args.iterations), "--seed", "0"],

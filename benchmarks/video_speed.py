@@ -25,26 +25,18 @@ from collections.abc import Sequence
 import machine
 import numpy as np
 
-from tf1cnn.common import images, samples
-from tf1cnn.style_transfer.tools import sample_clip
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--vgg", default=None, help="default: the random full-size VGG19")
-    parser.add_argument("--frames", type=int, default=6)
-    parser.add_argument("--size", default="250x333")
-    parser.add_argument("--iterations", type=int, default=20)
+    machine.clip_options(parser)
     parser.add_argument("--json", default="benchmarks/video_speed.json")
     args = parser.parse_args(argv)
     height, width = map(int, args.size.split("x"))
     vgg = args.vgg or machine.random_vgg19()
     machine.warm_weights_cache(vgg)
-    photo = images.read_rgb(samples.sample(samples.SAMPLE_CONTENT))
     with tempfile.TemporaryDirectory() as scratch:
         folder = os.path.join(scratch, "clip")
-        sample_clip.write_folder(sample_clip.make(photo, frames=args.frames, height=height,
-                                                  width=width), folder)
+        machine.write_sample_clip(folder, args.frames, height, width)
         out = os.path.join(scratch, "out")
         meter = machine.Meter()
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "scripts",
