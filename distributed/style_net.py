@@ -74,14 +74,6 @@ def objective(network: vgg.VGG, styled, pictures, grams, config: StyleNetConfig)
     return Losses(total, content, style, tv)
 
 
-def _local_constant(values: np.ndarray, name: str, feed: dict) -> tf.Tensor:
-    """``values`` as a local variable set from a placeholder (kept out of the GraphDef)."""
-    given = v1.placeholder(tf.as_dtype(values.dtype), values.shape, name)
-    feed[given] = values
-    return v1.Variable(given, trainable=False, name=name,
-                       collections=[v1.GraphKeys.LOCAL_VARIABLES]).read_value()
-
-
 def build(config: StyleNetConfig, layers, style: np.ndarray, held_out: np.ndarray,
           worker_device: str, setter) -> StyleGraph:
     """The training graph's model part, in the current graph: the VGG and the targets on
@@ -91,8 +83,8 @@ def build(config: StyleNetConfig, layers, style: np.ndarray, held_out: np.ndarra
     with v1.device(worker_device):
         network = vgg.VGG(layers, config.pooling, config.precision, local=True)
         feed.update(network.feed)
-        grams = [_local_constant(gram, f"style_gram_{k}", feed) for k, gram in enumerate(grams)]
-        shown = _local_constant(images.to_uint8(held_out), "held_out", feed)
+        grams = [vgg.local_constant(gram, f"style_gram_{k}", feed) for k, gram in enumerate(grams)]
+        shown = vgg.local_constant(images.to_uint8(held_out), "held_out", feed)
     with v1.device(setter):
         pictures = v1.placeholder(tf.float32, [config.batch, config.crop, config.crop, 3],
                                   "pictures")

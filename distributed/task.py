@@ -264,7 +264,7 @@ def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
             session = _monitored_session(server.target, sess_config, task, config, g, net)
             progress = Progress(f"{task} pid={pid}", config, g.model.pictures,
                                 len(cluster["worker"]))
-            local_steps, first, step, value = 0, None, None, float("nan")
+            local_steps, step, value = 0, None, float("nan")
             interrupted = False
             lost = f"a training step from the parameter server at {ps} (is it running?)"
             beat, next_beat = min(BEAT_SECONDS, config.timeout / 4), 0.0
@@ -283,7 +283,6 @@ def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
                         next_beat = time.monotonic() + beat
                     found = session.run(fetches, feed)
                     value, step = found[:2]
-                    first = step if first is None else first
                     local_steps += 1
                     line = progress.line(int(step), local_steps, float(value),
                                          dict(zip(g.model.parts, found[2:2 + len(parts)])))
@@ -294,7 +293,8 @@ def train_worker(cluster: dict, index: int, config: TrainConfig, log=print,
             with v1.Session(server.target, config=sess_config) as plain:
                 final = float(plain.run(g.model.loss, feed)) if task.is_chief and step else None
                 plain.run(g.done)
-    return WorkerResult(index, local_steps, -1 if first is None else int(first),
+    return WorkerResult(index, local_steps,
+                        -1 if progress.first is None else int(progress.first),
                         -1 if step is None else int(step), float(value), final, seconds,
                         interrupted)
 

@@ -158,12 +158,7 @@ class VGG:
     def _hold(self, values: np.ndarray, name: str, local: bool) -> tf.Tensor:
         if not local:
             return tf.constant(values, name=name)
-        given = tf.compat.v1.placeholder(tf.as_dtype(values.dtype), values.shape, name)
-        self.feed[given] = values
-        variable = tf.compat.v1.Variable(
-            given, trainable=False, name=name,
-            collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
-        return variable.read_value()
+        return local_constant(values, name, self.feed)
 
     def __call__(self, image: tf.Tensor, scope: str = "vgg") -> dict[str, tf.Tensor]:
         """End points of the trunk for a [batch, height, width, 3] mean-subtracted RGB tensor."""
@@ -187,6 +182,17 @@ class VGG:
                 end_points[layer.name] = net if net.dtype == image.dtype else \
                     tf.cast(net, image.dtype, name=f"{layer.name}_{image.dtype.name}")
         return end_points
+
+
+def local_constant(values: np.ndarray, name: str, feed: dict) -> tf.Tensor:
+    """``values`` as a local, untrained variable set from a placeholder when the local
+    variables are initialised (the placeholder and ``values`` are added to ``feed``): kept out
+    of the GraphDef and of a Saver of the global variables."""
+    given = tf.compat.v1.placeholder(tf.as_dtype(values.dtype), values.shape, name)
+    feed[given] = values
+    variable = tf.compat.v1.Variable(given, trainable=False, name=name,
+                                     collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
+    return variable.read_value()
 
 
 def random_layers(depth: int = 19, width_divisor: int = 1, seed: int = 0) -> list[Layer]:
