@@ -6,7 +6,7 @@
 
 The network is the full-size random VGG19 trunk to relu5_1 (``vgg.random_layers(19)``, the
 trunk that ``machine.random_vgg19`` writes to its file, built here without the 575 MB round
-trip). For each size one graph holds both precisions (``vgg.VGG(..., precision)``), each with
+trip). For each size one graph holds both precisions (``vgg_graph.VGG(..., precision)``), each with
 the default config's objective (content on relu4_2, Gram style on relu1_1..relu5_1, total
 variation) built from ``losses`` directly, standalone of the engine:
 
@@ -71,7 +71,7 @@ def build(tf, layers, height: int, width: int, threads: int):
     """A Session; per precision, its Adam step and L-BFGS fetches; the placeholder the L-BFGS
     fetches are fed; and the start image."""
     from tf1cnn.common import runtime
-    from tf1cnn.style_transfer.network import vgg
+    from tf1cnn.style_transfer.network import vgg_graph
     from tf1cnn.style_transfer.objective import losses
 
     rng = np.random.default_rng(0)
@@ -87,7 +87,7 @@ def build(tf, layers, height: int, width: int, threads: int):
         image = tf.compat.v1.Variable(content * 0.5, name="image")
         fed = tf.compat.v1.placeholder(tf.float32, [1, height, width, 3])
         for precision in PRECISIONS:
-            network = vgg.VGG(layers, "avg", precision)
+            network = vgg_graph.VGG(layers, "avg", precision)
             ends = network(picture, f"targets_{precision}")
             target = session.run(ends[CONTENT], {picture: content})
             grams = session.run([losses.gram_matrix(ends[name]) for name in STYLE],

@@ -5,11 +5,11 @@ folder's run.json says which model it holds)::
 
     tf1cnn-cluster eval --checkpoint-dir /tmp/style-net --vgg /tmp/tiny16.mat
 
-**What is measured.** Each checkpoint the Saver kept (the last five, listed in the folder's
-``checkpoint`` file with the time each was written) is restored into one graph, which stylises
-the ``HELD_OUT_COUNT`` fixed held-out crops (``pictures.held_out``: photographs never trained
-on), each in one forward pass. The held-out loss is the mean over the crops of the style tool's
-objective, ``style_net.objective`` under ``StyleNetConfig()``'s defaults, which are
+**What is measured.** Each checkpoint the Saver kept (the newest ``--keep-checkpoints``, listed
+in the folder's ``checkpoint`` file with the time each was written) is restored into one graph,
+which stylises the ``HELD_OUT_COUNT`` fixed held-out crops (``pictures.held_out``: photographs
+never trained on), each in one forward pass. The held-out loss is the mean over the crops of the
+style tool's objective, ``style_net.objective`` under ``StyleNetConfig()``'s defaults, which are
 ``StyleConfig``'s layers and weights, at the crops' size, in float32. It is the same yardstick
 whatever loss settings, crop size or precision training used, so that runs and an optimised
 picture compare on one scale. The objective is linear in its per-picture terms, so the mean
@@ -216,7 +216,7 @@ def score(kept: list[Kept], width: float, layers, style: np.ndarray,
 def _judge_graph(tf, width: float, layers, grams: list[np.ndarray], config: StyleNetConfig):
     """In the current graph: the transformation network as training named it, the objective
     on one crop, the global step, and a Saver of those variables only (not Adam's slots)."""
-    from tf1cnn.style_transfer.network import transform, vgg
+    from tf1cnn.style_transfer.network import transform, vgg_graph
 
     from . import style_net
 
@@ -224,7 +224,7 @@ def _judge_graph(tf, width: float, layers, grams: list[np.ndarray], config: Styl
     size = config.crop
     picture = v1.placeholder(tf.float32, [1, size, size, 3], "picture")
     styled = transform.stylise(picture, width)
-    network = vgg.VGG(layers, config.pooling, config.precision)
+    network = vgg_graph.VGG(layers, config.pooling, config.precision)
     losses = style_net.objective(network, styled, picture, [tf.constant(g) for g in grams],
                                  config)
     step = v1.train.get_or_create_global_step()

@@ -1,7 +1,7 @@
 """The feed-forward style network's losses and training graph, for the cluster's workers.
 
 The transformation network (``style_transfer.network.transform``) turns a batch of training
-crops into stylised pictures; the VGG trunk (``style_transfer.network.vgg``) and the Gatys
+crops into stylised pictures; the VGG trunk (``style_transfer.network.vgg_graph``) and the Gatys
 losses (``style_transfer.objective.losses``) score them, shared with the style tool, not copied.
 Each picture's loss is the style tool's total for one image: content against the crop itself,
 style against the Gram matrices of the style picture fitted to the crop's size, total
@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf1cnn.common import images, runtime
-from tf1cnn.style_transfer.network import transform, vgg
+from tf1cnn.style_transfer.network import transform, vgg_graph
 from tf1cnn.style_transfer.objective import losses
 
 from .style_config import StyleNetConfig
@@ -48,13 +48,13 @@ def style_grams(layers, config: StyleNetConfig, style: np.ndarray) -> list[np.nd
     """Gram matrices of ``style`` fitted to the crop's size, on the style layers."""
     fitted = images.fit(style, config.crop, config.crop) - np.float32(config.mean_pixel)
     with tf.Graph().as_default() as graph:
-        end_points = vgg.VGG(layers, config.pooling, config.precision)(tf.constant(fitted[None]))
+        end_points = vgg_graph.VGG(layers, config.pooling, config.precision)(tf.constant(fitted[None]))
         grams = [losses.gram_matrix(end_points[name]) for name in config.style_layers]
         with runtime.new_session(graph) as session:
             return session.run(grams)
 
 
-def objective(network: vgg.VGG, styled, pictures, grams, config: StyleNetConfig) -> Losses:
+def objective(network: vgg_graph.VGG, styled, pictures, grams, config: StyleNetConfig) -> Losses:
     """The mean over the batch of each styled picture's loss against its own picture."""
     mean = np.asarray(config.mean_pixel, np.float32)
     ours = network(styled - mean, scope="styled")
@@ -81,10 +81,10 @@ def build(config: StyleNetConfig, layers, style: np.ndarray, held_out: np.ndarra
     grams = style_grams(layers, config, style)
     feed: dict = {}
     with v1.device(worker_device):
-        network = vgg.VGG(layers, config.pooling, config.precision, local=True)
+        network = vgg_graph.VGG(layers, config.pooling, config.precision, local=True)
         feed.update(network.feed)
-        grams = [vgg.local_constant(gram, f"style_gram_{k}", feed) for k, gram in enumerate(grams)]
-        shown = vgg.local_constant(images.to_uint8(held_out), "held_out", feed)
+        grams = [vgg_graph.local_constant(gram, f"style_gram_{k}", feed) for k, gram in enumerate(grams)]
+        shown = vgg_graph.local_constant(images.to_uint8(held_out), "held_out", feed)
     with v1.device(setter):
         pictures = v1.placeholder(tf.float32, [config.batch, config.crop, config.crop, 3],
                                   "pictures")

@@ -64,14 +64,14 @@ def comparison(photo: np.ndarray, stride: int = 3) -> list[tuple[str, np.ndarray
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    # A UsageParser, parsed inside guarded: a bad option is one error line, as in the tools.
+    parser = options.UsageParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--image", help="photograph for row 2; default: the bundled one")
     parser.add_argument("--output", default=os.path.join("docs", "images",
                                                          "kernels_seed_faults.png"))
     parser.add_argument("--dpi", type=int, default=100)
-    args = parser.parse_args(argv)
-    return options.guarded(lambda: draw_comparison(args.image, args.output, args.dpi))
+    return options.guarded(lambda: draw_comparison(**vars(parser.parse_args(argv))))
 
 
 def draw_comparison(image: str | None, output: str, dpi: int) -> int:

@@ -11,7 +11,8 @@ import argparse
 import os
 import sys
 
-from tf1cnn.common import images, samples
+from tf1cnn.common import images, options, samples
+from tf1cnn.common.errors import UsageError
 from tf1cnn.style_transfer.tools import sample_clip
 
 
@@ -24,23 +25,29 @@ def positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    # A UsageParser, parsed inside guarded: every refusal is one "error:" line and exit 2, as
+    # in the tools, not argparse's usage block.
+    parser = options.UsageParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("out_folder", help="folder for frame_00001.png... and truth.npz")
     parser.add_argument("--frames", type=positive, default=24, help="number of frames")
     parser.add_argument("--height", type=positive, default=250, help="frame height in pixels")
     parser.add_argument("--width", type=positive, default=333, help="frame width in pixels")
     parser.add_argument("--static", action="store_true",
                         help="repeat the first frame: zero motion")
-    args = parser.parse_args(argv)
+    return options.guarded(lambda: write(parser.parse_args(argv)))
+
+
+def write(args: argparse.Namespace) -> int:
+    """Check the folder, draw the clip the options describe and write it."""
     if os.path.exists(args.out_folder) and not os.path.isdir(args.out_folder):
-        parser.error(f"{args.out_folder} exists and is not a folder")
+        raise UsageError(f"{args.out_folder} exists and is not a folder")
     photo = images.read_rgb(samples.sample(samples.SAMPLE_CONTENT), "sample")
     try:
         clip = sample_clip.make(photo, frames=args.frames, height=args.height,
                                 width=args.width, static=args.static)
     except ValueError as exc:
-        parser.error(str(exc))
+        raise UsageError(str(exc)) from None
     paths = sample_clip.write_folder(clip, args.out_folder)
     print(f"wrote {len(paths) - 1} frames of {args.height} x {args.width}"
           f"{' (static)' if args.static else ''} and truth.npz to {args.out_folder}")

@@ -34,6 +34,7 @@ from typing import Iterable
 
 import numpy as np
 
+from tf1cnn.common import options
 from tf1cnn.common.errors import ModelFileError
 
 from . import download, keras_h5, matconvnet, vgg
@@ -198,9 +199,17 @@ def _write_cache(cache: Path, manifest: dict, layers: list[Layer]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Build the cache for one file, then time a cached load."""
+    """Build the cache for one file, then time a cached load. A missing or broken file is one
+    ``error:`` line and exit 2, as in the tools."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    (path,) = sys.argv[1:] if argv is None else argv
+    parser = options.UsageParser(prog="python -m tf1cnn.style_transfer.network.weights",
+                                 description="Build the weights cache of a VGG file, then time "
+                                             "a cached load.")
+    parser.add_argument("path", help="a MatConvNet .mat or a Keras .h5")
+    return options.guarded(lambda: _time_cached_load(parser.parse_args(argv).path))
+
+
+def _time_cached_load(path: str) -> int:
     read(path)
     start = time.perf_counter()
     layers, sha256 = read(path)

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tf1cnn.common import options, runtime
 from tf1cnn.common.errors import UsageError
 
 from ..network import vgg
@@ -199,22 +200,39 @@ def peak_resident() -> int:
     return _proc_kib("/proc/self/status", "VmHWM") or 0
 
 
-if __name__ == "__main__":
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print VGG19's plan for Adam and for L-BFGS at a size, on this machine. Bad arguments
+    are one ``error:`` line and exit 2, as in the tools."""
+    parser = options.UsageParser(prog="python -m tf1cnn.style_transfer.objective.memory",
+                                 description="VGG19's memory plan for Adam and L-BFGS at "
+                                             "HEIGHT x WIDTH on this machine.")
+    parser.add_argument("height", type=int)
+    parser.add_argument("width", type=int)
+    parser.add_argument("precision", nargs="?", default="float32", choices=runtime.PRECISIONS)
+    return options.guarded(lambda: _show_plans(**vars(parser.parse_args(argv))))
+
+
+def _show_plans(height: int, width: int, precision: str) -> int:
     from ..config import StyleConfig
 
-    rows, cols = int(sys.argv[1]), int(sys.argv[2])
-    precision = sys.argv[3] if len(sys.argv) > 3 else "float32"
+    StyleConfig(height=height, width=width).check()  # a size the tool itself would take
+    precision = runtime.resolve_precision(precision)
     trunk = vgg.trunk(vgg.random_layers(19), ["relu4_2", "relu5_1"])
     print(f"{available_memory() / 2**30:.1f} GiB available; the runtime takes "
           f"{runtime_bytes(trunk) / 2**30:.1f} GiB of it")
     for name in ("adam", "lbfgs"):
-        config = StyleConfig(height=rows, width=cols, optimizer=name)
+        config = StyleConfig(height=height, width=width, optimizer=name)
         try:
             (size,) = plan(trunk, [config], precision=precision)
         except UsageError as refused:
             print(f"{name}: {refused}")
             continue
-        one = memory_estimate(trunk, rows, cols, name, precision=precision,
+        one = memory_estimate(trunk, height, width, name, precision=precision,
                               outputs=_outputs(config)) / 2**30
         print(f"{name}: " + (f"one pass, about {one:.1f} GiB" if size is None else
                              describe(trunk, config, size, precision)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

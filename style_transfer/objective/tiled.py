@@ -26,7 +26,7 @@ shared by its tiled levels. Targets are computed tile by tile too (``TileNetwork
 at 8K the untiled forward pass of a content image alone would need about 17 GB.
 
 Exact means to the arithmetic's rounding: float64 tiles match to 1e-9, float32 to 1e-5. With a
-bfloat16 trunk (``vgg.VGG(..., precision="bfloat16")``) the features still agree to float32's
+bfloat16 trunk (``vgg_graph.VGG(..., precision="bfloat16")``) the features still agree to float32's
 rounding, but each window's gradient is rounded to bfloat16 before the windows are added up,
 so the gradient differs from the untiled bfloat16 one by about bfloat16's 2^-8: the tolerance
 is stated and tested in tests/style_transfer/test_precision.py.
@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from ..network import vgg
+from ..network import vgg, vgg_graph
 from . import losses, tiles
 
 
@@ -54,7 +54,7 @@ class TileNetwork:
     dtype (``dtype``) either way.
     """
 
-    def __init__(self, network: vgg.VGG, content_layer: str, style_layers: Sequence[str],
+    def __init__(self, network: vgg_graph.VGG, content_layer: str, style_layers: Sequence[str],
                  channels: int, guided: bool = False,
                  to_network: Callable[[tf.Tensor], tf.Tensor] | None = None):
         layers = network.layers

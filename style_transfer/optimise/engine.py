@@ -58,7 +58,7 @@ from tf1cnn.common import images, runtime
 from ..config import StyleConfig
 from ..control import controls, masks
 from ..control.inputs import Inputs
-from ..network import vgg
+from ..network import vgg, vgg_graph
 from ..network.matconvnet import Layer
 from ..objective import losses, memory, tiled
 from .levels import Level, Pixels, Terms
@@ -92,7 +92,7 @@ class Engine:
         self.pixels = Pixels(config)
         self.graph = tf.Graph()
         with self.graph.as_default():
-            network = vgg.VGG(layers, config.pooling, config.precision)
+            network = vgg_graph.VGG(layers, config.pooling, config.precision)
             self._picture = tf.compat.v1.placeholder(tf.float32, [1, None, None, 3],
                                                      "target_input")
             end_points = network(self._picture, scope="targets")

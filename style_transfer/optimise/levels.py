@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from ..config import StyleConfig
 from ..control import colour
-from ..network import vgg
+from ..network import vgg, vgg_graph
 from ..objective import tiled
 from ..objective.evaluator import ContentTerm, Evaluator, GuidedStyleTerm, StyleTerm, TVTerm
 
@@ -86,7 +86,7 @@ class Level:
     shared ``tile_network``; its targets are numpy arrays, and Adam applies a gradient fed in
     (``gradient_in``) rather than one computed in the same ``session.run``."""
 
-    def __init__(self, index: int, network: vgg.VGG, config: StyleConfig, pixels: Pixels,
+    def __init__(self, index: int, network: vgg_graph.VGG, config: StyleConfig, pixels: Pixels,
                  tile_network: tiled.TileNetwork | None = None, tile: int | None = None,
                  terms: Terms | None = None):
         self.index, self.config, self.tile = index, config, tile
@@ -129,7 +129,7 @@ class Level:
         names = {v.op.name.replace(scope + "/", ""): v for v in state}
         self.saver = tf.compat.v1.train.Saver(names, max_to_keep=3)
 
-    def _untiled(self, network: vgg.VGG, config: StyleConfig, pixels: Pixels,
+    def _untiled(self, network: vgg_graph.VGG, config: StyleConfig, pixels: Pixels,
                  terms: Terms | None) -> None:
         """The evaluator of the whole image in one pass, with its targets as graph Variables;
         with ``terms``, the terms it builds too (a video's: ``video.frames.terms``)."""

@@ -21,7 +21,7 @@ from tf1cnn.common import images, samples
 from tf1cnn.distributed import cli, pictures, style_eval, style_net
 from tf1cnn.distributed.config import TrainConfig
 from tf1cnn.distributed.style_config import StyleNetConfig
-from tf1cnn.style_transfer.network import download, matconvnet, transform, vgg, weights
+from tf1cnn.style_transfer.network import download, matconvnet, transform, vgg, vgg_graph, weights
 
 v1 = tf.compat.v1
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ps_cluster.py"
@@ -145,7 +145,7 @@ def test_held_out_loss_is_the_style_tools_objective_on_all_crops_at_once(trained
     with tf.Graph().as_default():
         batch = tf.constant(crops)
         styled = transform.stylise(batch, settings["width"])
-        expected = style_net.objective(vgg.VGG(layers), styled, batch,
+        expected = style_net.objective(vgg_graph.VGG(layers), styled, batch,
                                        [tf.constant(g) for g in grams], judge)
         saver = v1.train.Saver(v1.trainable_variables())
         with v1.Session() as session:

@@ -160,6 +160,7 @@ def test_offline_download_names_url_cache_and_option(monkeypatch, tmp_path, imag
     code, _, err = run_cli(["--content", content, "--style", style, "--output-dir",
                             str(tmp_path / "out"), *TINY], capsys)
     assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: "), err
     assert url in err and str(tmp_path / "cache") in err and "--vgg PATH" in err
     assert not (tmp_path / "cache" / "imagenet-vgg-verydeep-19.mat").exists()
 
@@ -171,6 +172,7 @@ def test_corrupt_checkpoint_is_reported_and_kept(finished, capsys):
     before = snapshot(out)
     code, _, err = run_cli([*args, "--iterations", "6"], capsys)
     assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: "), err
     assert "cannot be restored" in err and "move" in err
     assert snapshot(out) == before
 
@@ -351,3 +353,4 @@ def test_empty_content_dir_is_refused(tmp_path, tiny_vgg, capsys):
     code, _, err = run_cli(["--vgg", tiny_vgg, "--content-dir", str(tmp_path / "empty"),
                             "--output-dir", str(tmp_path / "out"), *TINY], capsys)
     assert code == 2 and "holds no image files" in err
+    assert err.count("\n") == 1 and err.startswith("error: "), err

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tf1cnn.style_transfer.control import masks
-from tf1cnn.style_transfer.network import vgg
+from tf1cnn.style_transfer.network import vgg, vgg_graph
 from tf1cnn.style_transfer.objective import losses
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -89,7 +89,7 @@ def test_one_region_over_the_image_is_the_plain_loss_and_gradient(rng, float64_l
     style = rng.uniform(-100, 100, (1, height, width, 3))
     shapes = vgg.shapes(float64_layers, height, width)
     with tf.Graph().as_default():
-        net = vgg.VGG(vgg.trunk(float64_layers, STYLE_LAYERS))
+        net = vgg_graph.VGG(vgg.trunk(float64_layers, STYLE_LAYERS))
         image = tf.constant(picture)
         ends, style_ends = net(image), net(tf.constant(style), scope="style")
         features = [ends[name] for name in STYLE_LAYERS]
@@ -122,7 +122,7 @@ def test_a_region_without_style_is_untouched_beyond_the_receptive_radius(rng, fl
     picture = rng.uniform(-100, 100, (1, height, width, 3))
     with tf.Graph().as_default():
         image = tf.constant(picture)
-        ends = vgg.VGG(layers)(image)
+        ends = vgg_graph.VGG(layers)(image)
         loss = tf.add_n([
             losses.guided_style_loss(ends[name], pooled[name],
                                      [np.eye(ends[name].shape[-1]), None], weight)

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tf1cnn.common.errors import ModelFileError
-from tf1cnn.style_transfer.network import keras_h5, matconvnet, vgg
+from tf1cnn.style_transfer.network import keras_h5, matconvnet, vgg, vgg_graph
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_same_end_points_as_the_mat_file(tmp_path, rgb_layers, write_h5):
     for layers in (keras_h5.read_layers(tmp_path / "vgg.h5"),
                    matconvnet.read_layers(tmp_path / "vgg.mat")):
         with tf.Graph().as_default(), tf.compat.v1.Session() as session:
-            results.append(session.run(vgg.VGG(layers)(tf.constant(image))))
+            results.append(session.run(vgg_graph.VGG(layers)(tf.constant(image))))
     assert results[0].keys() == results[1].keys()
     for name in results[0]:
         np.testing.assert_allclose(results[0][name], results[1][name], rtol=1e-5, atol=1e-4)

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from tf1cnn.common import runtime
 from tf1cnn.style_transfer.config import StyleConfig
-from tf1cnn.style_transfer.network import vgg
+from tf1cnn.style_transfer.network import vgg, vgg_graph
 from tf1cnn.style_transfer.objective import losses, memory, tiled
 from tf1cnn.style_transfer.optimise import engine
 from tf1cnn.style_transfer.shell import cli
@@ -49,7 +49,7 @@ def graph_of(layers, precision, height=24, width=32):
     graph = tf.Graph()
     with graph.as_default():
         image = tf.compat.v1.placeholder(tf.float32, [1, height, width, 3], "image")
-        end_points = vgg.VGG(layers, precision=precision)(image)
+        end_points = vgg_graph.VGG(layers, precision=precision)(image)
     return graph, end_points
 
 
@@ -93,7 +93,7 @@ def test_float32_builds_no_cast_and_float32_constants():
 
 def test_an_unknown_precision_is_refused():
     with tf.Graph().as_default(), pytest.raises(ValueError, match="resolve 'auto'"):
-        vgg.VGG(trunk(), precision="auto")
+        vgg_graph.VGG(trunk(), precision="auto")
 
 
 def objective(layers, precision, image, content, style, tile=None):
@@ -103,7 +103,7 @@ def objective(layers, precision, image, content, style, tile=None):
     height, width, _ = image.shape
     graph = tf.Graph()
     with graph.as_default():
-        network = vgg.VGG(layers, "avg", precision)
+        network = vgg_graph.VGG(layers, "avg", precision)
         picture = tf.compat.v1.placeholder(tf.float32, [1, None, None, 3])
         ends = network(picture, "targets")
         targets = ends[CONTENT], [losses.gram_matrix(ends[name]) for name in STYLE]

@@ -118,4 +118,5 @@ def test_script_refuses_a_clip_that_does_not_fit(tmp_path):
         [sys.executable, str(REPO / "scripts" / "make_sample_clip.py"), str(tmp_path / "out"),
          "--frames", "500"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "at most" in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
     assert not (tmp_path / "out").exists()

@@ -155,6 +155,7 @@ def test_a_read_only_output_folder_is_refused_before_any_work(small_disk, tiny_v
     capsys.readouterr()
     assert cli.main([*args, "--iterations", "4"]) == exits.USAGE
     err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
     assert err.startswith(f"error: output directory {out} is not writable (Read-only file system)")
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 

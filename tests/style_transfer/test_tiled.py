@@ -15,7 +15,7 @@ from tf1cnn.common import exits, images
 from tf1cnn.common.errors import UsageError
 from tf1cnn.style_transfer.config import StyleConfig, parse_size
 from tf1cnn.style_transfer.control import inputs, masks
-from tf1cnn.style_transfer.network import vgg
+from tf1cnn.style_transfer.network import vgg, vgg_graph
 from tf1cnn.style_transfer.objective import losses, memory, tiled, tiles
 from tf1cnn.style_transfer.optimise import engine
 from tf1cnn.style_transfer.optimise.records import Progress
@@ -46,7 +46,7 @@ class Problem:
         self.layer_weights = np.linspace(1.0, 2.0, len(style_layers)) / len(style_layers)
         self.graph = tf.Graph()
         with self.graph.as_default():
-            network = vgg.VGG(layers, pooling)
+            network = vgg_graph.VGG(layers, pooling)
             self.image = tf.compat.v1.placeholder(tf.float64, [1, height, width, 3])
             ends = network(self.image)
             self.picture = tf.compat.v1.placeholder(tf.float64, [1, None, None, 3])

@@ -7,14 +7,14 @@ import scipy.ndimage
 import tensorflow as tf
 
 from tf1cnn.common.errors import UsageError
-from tf1cnn.style_transfer.network import vgg
+from tf1cnn.style_transfer.network import vgg, vgg_graph
 
 STYLE_OUTPUTS = ("relu4_2", "relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
 def run_trunk(layers, image, pooling="avg"):
     with tf.Graph().as_default():
-        end_points = vgg.VGG(layers, pooling)(tf.constant(image))
+        end_points = vgg_graph.VGG(layers, pooling)(tf.constant(image))
         with tf.compat.v1.Session() as session:
             return session.run(end_points)
 
@@ -99,9 +99,9 @@ def test_local_weights_give_the_constants_results_and_keep_the_graph_small(tiny_
     image = np.random.default_rng(4).uniform(-100, 100, (1, 20, 24, 3)).astype(np.float32)
     with tf.Graph().as_default():
         expected = tf.compat.v1.Session().run(
-            vgg.VGG(layers, precision=precision)(tf.constant(image)))
+            vgg_graph.VGG(layers, precision=precision)(tf.constant(image)))
     with tf.Graph().as_default() as graph:
-        network = vgg.VGG(layers, precision=precision, local=True)
+        network = vgg_graph.VGG(layers, precision=precision, local=True)
         end_points = network(tf.constant(image))
         assert not tf.compat.v1.global_variables()
         assert len(tf.compat.v1.local_variables()) == len(network.feed)
