@@ -61,13 +61,17 @@ class StyleNetConfig:
         choices=PRECISIONS)
     checkpoint_secs: float = option(
         120.0, "--model style-net: seconds between the chief's checkpoints")
+    keep_checkpoints: int = option(
+        5, "--model style-net: how many of the newest checkpoints the chief keeps; eval scores "
+           "each, so keep more for a longer curve")
 
     def check(self) -> None:
         """Raise UsageError on a value no run could use."""
-        for name in ("crop", "batch"):
+        for name in ("crop", "batch", "keep_checkpoints"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UsageError(f"--{name} must be a whole number, at least 1; got {value!r}")
+                raise UsageError(f"--{name.replace('_', '-')} must be a whole number, at least 1; "
+                                 f"got {value!r}")
         if self.crop < 16:
             raise UsageError(f"--crop must be at least 16 pixels, so that relu5_1 still has a "
                              f"pixel; got {self.crop}")

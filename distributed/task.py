@@ -352,10 +352,12 @@ def _checkpointing(config: TrainConfig, net: StyleNetConfig | None, rejoin: bool
             else {"save_checkpoint_secs": net.checkpoint_secs})
     every = {"save_summaries_steps": config.log_every}
     scaffold = {"local_init_feed_dict": local_feed or None}
+    if net is not None:  # the toy keeps the Scaffold's own Saver and its last five
+        scaffold["saver"] = v1.train.Saver(sharded=True, max_to_keep=net.keep_checkpoints)
     if not rejoin:
         return dict(checkpoint_dir=config.checkpoint_dir,
                     scaffold=v1.train.Scaffold(**scaffold), **when, **every)
-    saver = v1.train.CheckpointSaverHook(config.checkpoint_dir,
+    saver = v1.train.CheckpointSaverHook(config.checkpoint_dir, saver=scaffold.get("saver"),
                                          **{k.replace("save_checkpoint_", "save_"): v
                                             for k, v in when.items()})
     return dict(checkpoint_dir=None, summary_dir=config.checkpoint_dir,

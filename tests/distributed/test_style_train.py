@@ -7,6 +7,7 @@ namespaces. Every wait is bounded; the fixtures kill whatever a failed test leav
 import os
 import re
 import signal
+import time
 
 import pytest
 import tensorflow as tf
@@ -51,12 +52,19 @@ def check_nothing_of_the_vgg_is_saved(folder) -> None:
 
 def test_two_workers_train_checkpoint_lose_the_chief_and_a_rerun_resumes(cli, tmp_path,
                                                                         tiny_vgg):
-    run = train(cli, tmp_path, tiny_vgg, "--last-step", "100000", "--checkpoint-secs", "1")
+    run = train(cli, tmp_path, tiny_vgg, "--last-step", "100000", "--checkpoint-secs", "1",
+                "--keep-checkpoints", "2")
     chief = run.pid_of("worker", 0)
     run.wait_for(r"job=worker task=0 pid=\d+ global_step=([2-9]\d|\d{3,})/")
     assert STEP.search(run.output), run.output
     run.wait_for(r"job=worker task=0 pid=\d+ global_step=([4-9]\d|\d{3,})/")
     assert saved_step(tmp_path) > 0  # saved every second: one is there by now
+    seen, deadline = {saved_step(tmp_path)}, time.monotonic() + 60
+    while len(seen) < 4 and time.monotonic() < deadline:  # ckpt-0 and three more
+        time.sleep(0.2)
+        seen.add(saved_step(tmp_path))
+    kept = tf.train.get_checkpoint_state(str(tmp_path)).all_model_checkpoint_paths
+    assert len(seen) >= 4 and len(kept) == 2, (seen, kept)
     os.kill(chief, signal.SIGKILL)
     assert run.finish() == 1, run.output
     assert "the chief (worker 0) exited with code -9" in run.output
@@ -75,6 +83,7 @@ def test_two_workers_train_checkpoint_lose_the_chief_and_a_rerun_resumes(cli, tm
     (("--model", "toy", "--style", "x.png"), r"--style is for --model style-net"),
     (("--model", "style-net", "--hidden", "5"), r"--hidden only apply to --model toy"),
     (("--model", "style-net", "--crop", "8"), r"--crop must be at least 16"),
+    (("--model", "style-net", "--keep-checkpoints", "0"), r"--keep-checkpoints must be a whole"),
     (("--model", "style-net", "--style", "/nonexistent.png"), r"/nonexistent\.png"),
     (("--model", "style-net", "--images", "/nonexistent"), r"/nonexistent"),
     (("--model", "style-net", "--vgg", "/nonexistent.mat"), r"/nonexistent\.mat"),
