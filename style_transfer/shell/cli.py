@@ -30,8 +30,8 @@ DESCRIPTION = ("Gatys neural style transfer in TF1 graph mode, as in the 2019 tu
 
 def build_parser() -> options.ConfigParser:
     parser = options.ConfigParser(
-        StyleConfig, presets={"fast": ("the tutorial's quality in a fraction of its time, each "
-                                       "level stopping by itself", FAST)},
+        StyleConfig, presets={"fast": (("the tutorial's quality in a fraction of its time, "
+                                        "each level stopping by itself"), FAST)},
         prog="tf1cnn-style", description=DESCRIPTION)
     trained = parser.add_argument_group(
         "a trained feed-forward network (tf1cnn-cluster train --model style-net)")
@@ -107,6 +107,7 @@ def _run(config: StyleConfig) -> int:
                                           RunDir(out)))
     plans = {precision: _plan(config, network, precision)  # every plan checked up front
              for precision in dict.fromkeys(item.precision for item, _ in items)}
+    warn_small_styles(config)  # once for the batch: every image has the same levels
     style_engine = None
     try:
         for index, ((item, identity), found) in enumerate(zip(items, batch)):
@@ -170,10 +171,26 @@ def _run_video(config: StyleConfig) -> int:
                          f"{config.height}x{config.width} does not fit the memory budget "
                          f"(it would need {need}); give a smaller --height and --width or "
                          f"more --max-memory")
+    warn_small_styles(item)  # once for the clip, not per frame
     print("config: " + json.dumps(dataclasses.asdict(item)), flush=True)
     with engine.Engine(network.layers, item, tiles, terms=video.terms) as style_engine:
         return video_job.stylise_clip(style_engine, item, clip, styles, init_file, identity,
                                       say=lambda line: print(line, flush=True))
+
+
+def warn_small_styles(config: StyleConfig) -> None:
+    """One line on stderr when a style picture is scaled up by more than 2x at one of the
+    config's levels (``style_size.warning``), from the pictures' headers. It changes nothing
+    else: the run goes on as asked."""
+    from tf1cnn.common import images
+
+    from ..objective import style_size
+
+    styles = [(path, images.read_shape(path, "style")) for path in config.style]
+    coarse = [(path, images.read_shape(path, "coarse style")) for path in config.coarse_style]
+    line = style_size.warning(config.levels(), styles, coarse)
+    if line:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _weights(config: StyleConfig):
