@@ -543,6 +543,88 @@ def style_net_apply() -> str:
                    f"`--fast`'s time, met.") + markdown(
         ("size", "width", "s a picture", "first pass s", "`--fast` s", "÷ `--fast`"), rows)
 
+def _trained(run: dict) -> str:
+    settings = run["settings"]
+    return (f"content `{settings['content_layer']}` × {settings['content_weight']:g}, width "
+            f"{settings['width']:g}")
+
+
+def style_net_quality() -> str:
+    data = load("style_net_quality")
+    fast = data["fast"]
+    main = data["runs"][0]
+    batch = main["settings"]["batch"]
+    rows = [(_trained(run), f"{point['seconds'] / 60:.1f}", point["step"], point["step"] * batch,
+             f"{point['loss']:.4g}", f"{point['content']:.3g}", f"{point['style']:.4g}")
+            for run in data["runs"] for point in run["checkpoints"][1:]]
+    rows.append(("`--fast` on the same crops", "–", "–", "–", f"{fast['loss']:.4g}",
+                 f"{statistics.mean(j['content'] for j in fast['judged']):.3g}",
+                 f"{statistics.mean(j['style'] for j in fast['judged']):.4g}"))
+    others = "; ".join(f"{_trained(run)}: " + ", ".join(
+        f"{session['other_cores']:.2f} for {session['seconds'] / 60:.0f} min"
+        for session in run["train"]) for run in data["runs"])
+    real = " (VGG16/HED)" if "hed" in data["network"] else ""
+    return caption("style_net_quality", data, f" {data['cpu']}; `{data['network']}`{real}; "
+                   f"{data['held_out']['count']} held-out crops of "
+                   f"{data['held_out']['size']}² pixels, mean loss; 2 workers and 1 ps on the 2 "
+                   f"cores, crops of {main['settings']['crop']}², {batch} a step per worker; "
+                   f"minutes of training are the chief's sessions (a resumed run adds one), "
+                   f"start-up included, the gaps between them left out. `--fast`: its median "
+                   f"{statistics.median(fast['seconds']):.1f} s a crop; its mean is dominated by "
+                   f"the crops where it stopped early (the crop table below). Cores other "
+                   f"processes kept busy in each session: {others}.") + markdown(
+        ("trained with", "minutes", "global step", "pictures", "held-out loss", "content",
+         "style"), rows)
+
+
+def style_net_crops() -> str:
+    data = load("style_net_quality")
+    network = data["at_minutes"]
+    rows = []
+    for k, (ours, fast, steps) in enumerate(zip(network["judged"], data["fast"]["judged"],
+                                                 data["fast"]["steps"])):
+        rows.append((k, f"{ours['loss']:.4g}", f"{ours['content']:.3g}", f"{fast['loss']:.4g}",
+                     f"{fast['content']:.3g}", steps, f"{ours['loss'] / fast['loss']:.2f}"))
+    return caption("style_net_quality", data, f" Each held-out crop (0, 2, 4, 6 from `chelsea`, "
+                   f"1, 3, 5, 7 from the bundled photograph): the network at "
+                   f"{network['seconds'] / 60:.0f} min of training (global step "
+                   f"{network['step']}) against `--fast`, by the same objective; `--fast` "
+                   f"steps: its full-size L-BFGS iterations.") + \
+        markdown(("crop", "network loss", "network content", "`--fast` loss", "`--fast` content",
+                  "`--fast` steps", "÷ `--fast`"), rows)
+
+
+def style_net_layers() -> str:
+    data = load("style_net_quality")
+    compared = data["layers_at_step"]
+    rows = [(_trained(trained), f"{run['seconds'] / 60:.1f}", run["step"],
+             f"{run['loss']:.4g}", f"{run['content']:.3g}", f"{run['style']:.4g}")
+            for trained, run in zip(data["runs"], compared["runs"])]
+    return caption("style_net_quality", data, " Each run's checkpoint nearest the shorter "
+                   "run's last global step; held-out loss by the style tool's objective "
+                   "(content on `relu4_2`) whatever layer training used.") + markdown(
+        ("trained with", "minutes", "global step", "held-out loss", "content", "style"), rows)
+
+
+def style_net_temporal() -> str:
+    data = load("style_net_quality")
+    clip = data["clip"]
+    base = clip["video_quality"]
+    independent = statistics.mean(base["independent"])
+    rows = [(f"network ({clip['checkpoint']})", clip["warping_error"]),
+            ("independent Gatys frames", base["independent"]),
+            ("`--video` (defaults of a new clip)", base["video"])]
+    return caption("style_net_quality", data, f" The sample clip, {clip['frames']} frames of "
+                   f"{clip['size']}; warping error under the clip's true flow and visibility, "
+                   f"mean |frame − warped previous frame| in pixel values (0-255), frames 2 "
+                   f"on. The optimised runs are `benchmarks/{base['source']}`'s ("
+                   f"{base['cpu']}, `{base['network']}`, L-BFGS {base['iterations']} a "
+                   f"frame), not rerun here.") + markdown(
+        ("run", "mean", "median", "largest", "÷ independent"),
+        [(name, f"{statistics.mean(v):.2f}", f"{statistics.median(v):.2f}", f"{max(v):.2f}",
+          f"{statistics.mean(v) / independent:.2f}") for name, v in rows])
+
+
 TABLES: dict[str, Callable[[], str]] = {f.__name__: f for f in (
     style_speed, precision_speed, batch_overhead, style_quality_fast, style_quality_sweep,
     style_quality_21cd054, largest_one_pass, weights_load, tiled_memory, large_run,
@@ -554,4 +636,5 @@ TABLES |= {f.__name__: f for f in (video_quality_weights, video_speed, kernels_s
 TABLES["style_quality_bf16"] = style_quality_bf16
 TABLES["batch_overhead_2d37bb6"] = functools.partial(batch_overhead, "batch_overhead_2d37bb6")
 TABLES |= {f.__name__: f for f in (style_net_train, style_net_ps, style_net_apply,
-                                     style_net_clip)}
+                                     style_net_clip, style_net_quality, style_net_layers,
+                                     style_net_crops, style_net_temporal)}
