@@ -11,9 +11,10 @@ machine get to ``--fast``, on the same held-out crops and by the same yardstick?
 ``train`` runs ``tf1cnn-cluster train --model style-net`` (the local cluster: 1 ps, 2 workers,
 one core each) with the bundled style, a checkpoint every ``--checkpoint-secs`` and all of them
 kept, and sends it SIGTERM once ``--minutes`` of training have passed since its first
-checkpoint (the one written when training starts), so that the chief saves a last one. It
-writes ``train.json`` into the folder: the command, the wall seconds, and the cores other
-processes kept busy meanwhile ("others"; above ~0.1 the run was slowed).
+checkpoint (the one a session writes as it starts), so that the chief saves a last one. A
+rerun into the same folder resumes. Each run appends a record to the folder's ``train.json``:
+the command, the wall seconds, and the cores other processes kept busy meanwhile ("others";
+above ~0.1 the run was slowed).
 
 ``score`` measures, for each folder, every kept checkpoint on the 8 fixed held-out 256x256
 crops (``pictures.held_out``: photographs never trained on) with ``style_eval.score``: the
@@ -164,8 +165,9 @@ def judged(layers, style: np.ndarray, crops: np.ndarray, pictures: np.ndarray) -
     with tf.Graph().as_default() as graph:
         crop = v1.placeholder(tf.float32, [1, size, size, 3])
         picture = v1.placeholder(tf.float32, [1, size, size, 3])
-        losses = style_net.objective(vgg_graph.VGG(layers, config.pooling, config.precision), picture,
-                                     crop, [tf.constant(g) for g in grams], config)
+        network = vgg_graph.VGG(layers, config.pooling, config.precision)
+        losses = style_net.objective(network, picture, crop, [tf.constant(g) for g in grams],
+                                     config)
         with runtime.new_session(graph) as session:
             return [dict(zip(TERMS, map(float, session.run(
                 list(losses), {crop: c[None], picture: p[None]}))))
@@ -363,7 +365,7 @@ def main(argv=None) -> int:
     s.add_argument("--vgg", required=True)
     s.add_argument("--folders", nargs="+", required=True,
                    help="training folders; the first is the one reported at --minutes, the "
-                        "others are compared with it at the shortest one's length")
+                        "others are compared with it at the shortest run's last global step")
     s.add_argument("--minutes", type=float, default=60.0)
     s.add_argument("--frames", type=int, default=24, help="frames of the sample clip")
     s.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "style_net_quality.json"))

@@ -48,7 +48,8 @@ def style_grams(layers, config: StyleNetConfig, style: np.ndarray) -> list[np.nd
     """Gram matrices of ``style`` fitted to the crop's size, on the style layers."""
     fitted = images.fit(style, config.crop, config.crop) - np.float32(config.mean_pixel)
     with tf.Graph().as_default() as graph:
-        end_points = vgg_graph.VGG(layers, config.pooling, config.precision)(tf.constant(fitted[None]))
+        network = vgg_graph.VGG(layers, config.pooling, config.precision)
+        end_points = network(tf.constant(fitted[None]))
         grams = [losses.gram_matrix(end_points[name]) for name in config.style_layers]
         with runtime.new_session(graph) as session:
             return session.run(grams)
@@ -83,7 +84,8 @@ def build(config: StyleNetConfig, layers, style: np.ndarray, held_out: np.ndarra
     with v1.device(worker_device):
         network = vgg_graph.VGG(layers, config.pooling, config.precision, local=True)
         feed.update(network.feed)
-        grams = [vgg_graph.local_constant(gram, f"style_gram_{k}", feed) for k, gram in enumerate(grams)]
+        grams = [vgg_graph.local_constant(gram, f"style_gram_{k}", feed)
+                 for k, gram in enumerate(grams)]
         shown = vgg_graph.local_constant(images.to_uint8(held_out), "held_out", feed)
     with v1.device(setter):
         pictures = v1.placeholder(tf.float32, [config.batch, config.crop, config.crop, 3],
