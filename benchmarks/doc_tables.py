@@ -638,3 +638,59 @@ TABLES["batch_overhead_2d37bb6"] = functools.partial(batch_overhead, "batch_over
 TABLES |= {f.__name__: f for f in (style_net_train, style_net_ps, style_net_apply,
                                      style_net_clip, style_net_quality, style_net_layers,
                                      style_net_crops, style_net_temporal)}
+
+
+# Automatic masks (benchmarks/auto_masks.py) -------------------------------------------------
+
+def auto_masks_k() -> str:
+    data = load("auto_masks")
+    found = data["measure"]
+    names, chosen = list(found["pictures"]), found["chosen"]
+    timing = found.get("evaluation", {})
+    rows = []
+    for k in range(2, len(found["pictures"][names[0]]) + 1):
+        gain = found["median_gain"][str(k)]
+        ms = timing.get(str(k))
+        rows.append((bold(str(k), k == chosen),
+                     *(f"{found['pictures'][n][k - 1]['r2']:.2f}" for n in names),
+                     bold(f"{gain:.3f}", gain >= found["gain_rule"]),
+                     f"{ms['ms']:.0f}" if ms else "–"))
+    plain = f" Without a mask an evaluation took {timing['0']['ms']:.0f} ms on " \
+        f"{_network(found['vgg'])} ({found['cpu']}; other processes kept at most " \
+        f"{max(t['other_cores'] for t in timing.values()):.2f} cores busy)." if timing else ""
+    return caption("auto_masks", data, f" Each picture fitted to {found['size']}: R², the "
+                   f"share of its colour variance (CIELAB) that the regions' mean colours "
+                   f"explain; gain: the median over the pictures of what the K-th region adds, "
+                   f"bold where it is at least {found['gain_rule']}; K in bold: the default, the "
+                   f"smallest after which one more region gains less. ms: one loss-and-gradient "
+                   f"evaluation at that size, median of {found.get('repeats')}.{plain}") + markdown(
+        ("K", *(f"R² {n}" for n in names), "gain", "ms"), rows)
+
+
+def _network(name: str) -> str:
+    return f"VGG16/HED features (`{name}`)" if "hed" in name.lower() else f"`{name}`"
+
+
+def auto_masks_regions() -> str:
+    data = load("auto_masks")
+    found = data["picture"]
+    plain, auto = found["region_losses"]["plain"], found["region_losses"]["auto"]
+    count = len(auto)
+    names = {0: " (darkest)", count - 1: " (brightest)"}
+    rows = [(f"{i + 1}{names.get(i, '')}", f"{plain[i][i]:,.0f}", f"{auto[i][i]:,.0f}",
+             f"{min(auto[i][j] for j in range(count) if j != i):,.0f}") for i in range(count)]
+    label = {"plain": "plain", "auto": "`--content-mask auto`"}
+    runs = [(label[name], f"{run['ssim_luminance']:.3f}",
+             f"{run['colour_distance_content']:.3f}", f"{run['colour_distance_styles'][0]:.3f}")
+            for name, run in found["runs"].items()]
+    return caption("auto_masks", data, f" {_network(found['vgg'])}, {found['size']}, "
+                   f"`--fast --seed 0`, "
+                   f"K = {found['regions']}; guided Gram loss of each content region of each "
+                   f"result against a style region, hard masks, the default objective.") \
+        + markdown(("region", "plain result, against its style region",
+                    "auto result, against its style region",
+                    "auto result, against the other style regions (least)"), rows) + "\n" \
+        + markdown(("run", "SSIM (Y)", "distance to content", "distance to the style"), runs)
+
+
+TABLES |= {f.__name__: f for f in (auto_masks_k, auto_masks_regions)}

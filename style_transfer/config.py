@@ -42,6 +42,12 @@ REFUSES = {AT_LEAST_1: lambda value: value < 1, POSITIVE: lambda value: not valu
 FRAME_TARGET = 0.85  # a new clip's: chosen by benchmarks/video_quality.py, see docs/video.md
 UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}  # --max-memory's
 MIN_LEVEL_SIDE = 8  # the coarsest coarse-to-fine level; relu5_1 then still has a pixel
+# --content-mask auto[:K] (control/auto_masks.py). The default K was chosen by measurement
+# (benchmarks/auto_masks.py, docs/control.md). The colours of the masks it writes, darkest
+# first as the regions are numbered, so that a mask looks like the picture posterised; any two
+# are at least 255 apart, far beyond --mask-tolerance.
+AUTO, AUTO_REGIONS = "auto", 3
+AUTO_PALETTE = ("black", "blue", "red", "magenta", "lime", "cyan", "yellow", "white")
 # --fast: values chosen by measurement (benchmarks/style_quality.py --sweep; its JSON keeps the
 # candidates): the tutorial's quality in a fraction of its time, each level ending by itself.
 FAST = {"optimizer": "lbfgs", "scales": 2, "init": "content", "coarse_iterations": 1000,
@@ -164,7 +170,11 @@ class StyleConfig:
                     "eigen (A = Sc^1/2 Ss^-1/2)", choices=COLOUR_MATCHES)
     content_mask: str | None = option(
         None, "spatial control: an image of the content's shape painted in flat colours, one "
-              "per region; each colour needs a --region-style", metavar="PATH",
+              "per region; each colour needs a --region-style. Or auto[:K]: the content and "
+              f"the one style picture are each split into K regions (default {AUTO_REGIONS}, "
+              f"2 to {len(AUTO_PALETTE)}) by colour and position, the i-th darkest content "
+              "region taking its style from the i-th darkest style region; the masks are "
+              "written next to the result (a file named auto: ./auto)", metavar="PATH",
         defines_run=False)
     style_mask: tuple[str, ...] = option(
         (), "one mask per style image, painted in the same colours: a region's style comes "
@@ -265,6 +275,8 @@ class StyleConfig:
                              f"pixels on a side; use fewer scales ({MIN_LEVEL_SIDE} at least)")
         self.blend_weights()
         self.region_styles()
+        if self.auto_regions():
+            self._check_auto()
         if self.style_mask and len(self.style_mask) != max(len(self.style), 1):
             raise UsageError(f"--style-mask has {len(self.style_mask)} masks for "
                              f"{max(len(self.style), 1)} style image(s); give one per style")
@@ -279,8 +291,35 @@ class StyleConfig:
             raise UsageError(f"--coarse-style has {len(self.coarse_style)} images for "
                              f"{max(len(self.style), 1)} style image(s); give one per style")
 
+    def _check_auto(self) -> None:
+        """The options that ``--content-mask auto`` leaves no room for."""
+        if self.region_style or self.style_mask:
+            raise UsageError("--content-mask auto splits the pictures and pairs their regions "
+                             "itself: drop --region-style and --style-mask, or paint the masks")
+        if len(self.style) > 1:
+            raise UsageError(f"--content-mask auto pairs the content's regions with one style "
+                             f"picture's, got {len(self.style)}: give one --style, or paint "
+                             f"the masks and use --region-style")
+
+    def auto_regions(self) -> int | None:
+        """K of ``--content-mask auto[:K]``; None for a mask file or none."""
+        text = self.content_mask or ""
+        if text != AUTO and not text.startswith(AUTO + ":"):
+            return None
+        count = text[len(AUTO) + 1:] if text != AUTO else str(AUTO_REGIONS)
+        if not count.isdigit() or not 2 <= int(count) <= len(AUTO_PALETTE):
+            single = " (one region is the run without a mask)" if count.lstrip("0") == "1" \
+                else ""
+            raise UsageError(f"--content-mask auto:K takes K from 2 to {len(AUTO_PALETTE)} "
+                             f"regions, got {text!r}{single}")
+        return int(count)
+
     def region_styles(self) -> list[tuple[str, int | None]]:
-        """(colour, index of its style image or None) per ``--region-style``, in order."""
+        """(colour, index of its style image or None) per ``--region-style``, in order; under
+        ``--content-mask auto``, each region's colour and the one style picture."""
+        regions = self.auto_regions()
+        if regions:
+            return [(colour, 0) for colour in auto_colours(regions)]
         if bool(self.content_mask) != bool(self.region_style):
             raise UsageError("--content-mask and --region-style go together: name a style "
                              "(or none) for each colour of the mask")
@@ -368,6 +407,13 @@ class StyleConfig:
 
 CHOICES = {f.name: f.metadata["choices"] for f in dataclasses.fields(StyleConfig)
            if "choices" in f.metadata}
+
+
+def auto_colours(regions: int) -> list[str]:
+    """The colours of ``--content-mask auto:regions``' masks, region 0 (the darkest) first:
+    ``AUTO_PALETTE`` spread evenly from black to white."""
+    last = len(AUTO_PALETTE) - 1
+    return [AUTO_PALETTE[round(index * last / (regions - 1))] for index in range(regions)]
 
 
 def complete_settings(saved: dict) -> dict:

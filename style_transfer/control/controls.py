@@ -13,6 +13,9 @@ expensive.
   image a region takes its style from (the whole image without one). ``Controls`` gives the
   weights of the regions at any size, boundaries blended over ``mask_blend`` pixels of the
   full size (scaled with the level).
+* ``--content-mask auto[:K]``: the masks are made from the pictures
+  (:mod:`~style_transfer.control.auto_masks`), painted in ``config.auto_colours`` with one
+  style picture for every region (``config.region_styles``), and then read as painted masks.
 * ``coarse_style``: the style images of the coarse-to-fine levels below the full size.
 
 ``prepare`` raises a one-line UsageError for a mask of another aspect ratio, a mask colour no

@@ -15,6 +15,10 @@ Bad input is a one-line ``UsageError``, in the order the files are read: the sty
 styles, the content mask, the style masks and their regions, then each content image's header
 with the content mask's fit, and last the ``--init`` picture. A content image whose header reads
 but whose pixels do not is reported when its turn comes, the images before it done.
+
+Under ``--content-mask auto[:K]`` (:mod:`~style_transfer.control.auto_masks`) the style
+picture is split once, when it is read, and each content image when its turn comes; the masks
+made are then read as painted ones, and ``Inputs.masks`` holds them for the caller to write.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ import numpy as np
 from tf1cnn.common import images
 
 from ..config import INITS, StyleConfig
-from . import controls, masks
+from . import auto_masks, controls, masks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +39,9 @@ class Inputs:
     styles: tuple  # float RGB as given, one per style image
     controls: controls.Controls  # what the objective is made of, checked
     start: np.ndarray | None  # the picture the run starts from; None: the noise blend
+    # --content-mask auto's masks as uint8 RGB, the content's then the style's, for the caller
+    # to write next to the result; () for painted masks or none.
+    masks: tuple = ()
 
     @property
     def notes(self) -> list:
@@ -48,10 +55,23 @@ def prepare(config: StyleConfig, content: np.ndarray, styles: Sequence[np.ndarra
             style_masks: Sequence[np.ndarray | None] = ()) -> Inputs:
     """The inputs of a run of ``content`` towards ``styles`` (float RGB, any size) from
     ``start`` (see ``controls.start_picture``), the controls checked: a UsageError when the
-    masks do not fit the ``--region-style`` options."""
+    masks do not fit the ``--region-style`` options. Under ``--content-mask auto`` without
+    masks given, the masks are made here."""
+    made = ()
+    if config.auto_regions() and content_mask is None:
+        style_masks = [split(config, style, "style picture") for style in styles]
+        content_mask = split(config, content, "content")
+        made = (content_mask, *style_masks)
     prepared = controls.prepare(config, content, styles, coarse_styles, content_mask,
                                 style_masks)
-    return Inputs(content, tuple(styles), prepared, start)
+    return Inputs(content, tuple(styles), prepared, start, made)
+
+
+def split(config: StyleConfig, picture: np.ndarray, role: str) -> np.ndarray:
+    """The mask of ``--content-mask auto[:K]`` for ``picture``, uint8 RGB of its size."""
+    regions = config.auto_regions()
+    return auto_masks.paint(auto_masks.split(picture, regions, config.height, config.width,
+                                             role), regions)
 
 
 def read(config: StyleConfig, contents: Sequence[str]) -> Iterator[Inputs]:
@@ -60,23 +80,38 @@ def read(config: StyleConfig, contents: Sequence[str]) -> Iterator[Inputs]:
     read when the iterator reaches it."""
     styles = [images.read_rgb(path, "style") for path in config.style]
     coarse_styles = [images.read_rgb(path, "coarse style") for path in config.coarse_style]
-    content_mask = masks.read_mask(config.content_mask, "content mask") \
-        if config.content_mask else None
-    style_masks = [masks.read_mask(path, "style mask") for path in config.style_mask]
-    found = controls.read_regions(config, styles, content_mask, style_masks)
+    if config.auto_regions():  # the content's regions are found when it is read
+        style_masks = [split(config, style, "style picture") for style in styles]
+        found = None
+    else:
+        content_mask = masks.read_mask(config.content_mask, "content mask") \
+            if config.content_mask else None
+        style_masks = [masks.read_mask(path, "style mask") for path in config.style_mask]
+        found = controls.read_regions(config, styles, content_mask, style_masks)
     for path in contents:
-        controls.content_note(found, images.read_shape(path, "content"))
+        shape = images.read_shape(path, "content")
+        if found is None:
+            auto_masks.check_size(shape, config.auto_regions(), config.height, config.width,
+                                  "content")
+        else:
+            controls.content_note(found, shape)
     init_file = read_init(config)
-    return _each(config, contents, styles, coarse_styles, found, init_file)
+    return _each(config, contents, styles, coarse_styles, found, style_masks, init_file)
 
 
 def _each(config: StyleConfig, contents: Sequence[str], styles: list, coarse_styles: list,
-          found: controls.Regions, init_file: np.ndarray | None) -> Iterator[Inputs]:
+          found: controls.Regions | None, style_masks: list, init_file: np.ndarray | None
+          ) -> Iterator[Inputs]:
+    """Each content's inputs; ``found`` None: its auto mask made, with ``style_masks``."""
     for path in contents:
         content = images.read_rgb(path, "content")
-        prepared = controls.prepare(config, content, styles, coarse_styles, found=found)
+        made, regions = (), found
+        if found is None:
+            made = (split(config, content, "content"), *style_masks)
+            regions = controls.read_regions(config, styles, made[0], style_masks)
+        prepared = controls.prepare(config, content, styles, coarse_styles, found=regions)
         yield Inputs(content, tuple(styles), prepared,
-                     controls.start_picture(config.init, content, styles, init_file))
+                     controls.start_picture(config.init, content, styles, init_file), made)
 
 
 def read_init(config: StyleConfig) -> np.ndarray | None:

@@ -161,7 +161,7 @@ def fit_mask(mask: np.ndarray, height: int, width: int, content_shape: Sequence[
     put regions where they were not painted."""
     note = size_note(mask.shape, content_shape, role)
     cropped = images.centre_crop(mask, height, width)
-    return _nearest(cropped, height, width), note
+    return nearest(cropped, height, width), note
 
 
 def size_note(shape: Sequence[int], content_shape: Sequence[int], role: str) -> str | None:
@@ -221,8 +221,9 @@ def layer_masks(weights: np.ndarray, layers: Sequence[Layer], height: int, width
     return result
 
 
-def _nearest(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Nearest-neighbour resize: each output pixel takes the input pixel under its centre."""
+def nearest(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resize of an [H, W, ...] array: each output pixel takes the input
+    pixel under its centre."""
     rows = np.minimum((np.arange(height) + 0.5) * image.shape[0] / height, image.shape[0] - 1)
     cols = np.minimum((np.arange(width) + 0.5) * image.shape[1] / width, image.shape[1] - 1)
     return np.ascontiguousarray(image[rows.astype(int)][:, cols.astype(int)])

@@ -4,9 +4,10 @@
 identity), consumes the :mod:`~style_transfer.optimise.engine`'s records, and does everything a
 person sees: one progress line per logged step, the step images, ``losses.csv``, the loss curve (at
 every checkpoint and at the end), ``result.png`` (with the content's colours under
-``preserve_colors``), the contact sheet and ``metrics.json``. After SIGINT or SIGTERM it has
-the engine checkpoint where it stands and returns 130 or 143 (``stops``); a file that cannot be
-written is an ``OutputError``. ``identity`` builds what must match for a rerun to resume; the
+``preserve_colors``), the contact sheet and ``metrics.json``; under ``--content-mask auto``, the
+masks it made, when the run starts. After SIGINT or SIGTERM it has the engine checkpoint where
+it stands and returns 130 or 143 (``stops``); a file that cannot be written is an
+``OutputError``. ``identity`` builds what must match for a rerun to resume; the
 CLI calls ``stylise`` once per content image with one engine for all.
 """
 from __future__ import annotations
@@ -48,9 +49,11 @@ def identity(config: StyleConfig, weights_sha256: str) -> dict:
         found["content_sha256"] = download.file_sha256(config.content)
     if config.init not in INITS:
         found["init_sha256"] = download.file_sha256(config.init)
+    if config.auto_regions():  # made from the pictures hashed above, by a fixed rule
+        found["content_mask"] = f"auto:{config.auto_regions()}"
     for name in ("content_mask", "style_mask", "coarse_style"):
         paths = getattr(config, name)
-        if paths:
+        if paths and not (name == "content_mask" and config.auto_regions()):
             found[name + "_sha256"] = download.file_sha256(paths) if isinstance(paths, str) \
                 else [download.file_sha256(path) for path in paths]
     return found
@@ -105,6 +108,8 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
                 say(start_line(record, reason, first=not started))
                 if not started:  # only now: a failed resume must leave the folder as it was
                     out.save_settings(dataclasses.asdict(config), job.identity)
+                    if job.inputs.masks:
+                        say(write_masks(job.inputs.masks, config, out))
                     started = True
                 history = trim(history, levels, record.level, record.resumed_at or 0)
                 seconds = history[-1]["seconds"] if history else 0.0
@@ -136,6 +141,19 @@ def _stylise(style_engine: engine.Engine, job: Job, say: Callable[[str], None],
               file=sys.stderr, flush=True)
         return stops.exit_code(stop)
     return _finish(job, out, result, last_losses, history, say)
+
+
+def write_masks(made: Sequence[np.ndarray], config: StyleConfig, out: RunDir) -> str:
+    """Write the masks of ``--content-mask auto`` (the content's, then each style picture's)
+    into ``out``; the line that says how to edit and pass them back."""
+    images.write_png(out.content_mask, made[0])
+    for index, mask in enumerate(made[1:]):
+        images.write_png(out.style_mask(index), mask)
+    regions = " ".join(f"{colour}={index + 1}" for colour, index in config.region_styles())
+    styles = " ".join(map(out.style_mask, range(len(made) - 1)))
+    return (f"masks: {out.content_mask} {styles}; to edit them and pass them back instead of "
+            f"auto (a later auto run here rewrites them): --content-mask {out.content_mask} "
+            f"--style-mask {styles} --region-style {regions}")
 
 
 def _finish(job: Job, out: RunDir, result: np.ndarray, last_losses: dict,

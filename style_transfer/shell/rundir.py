@@ -9,6 +9,8 @@ Layout::
     OUTPUT/loss_curve.png     those losses against step and time
     OUTPUT/contact_sheet.png  content | style(s) | result
     OUTPUT/metrics.json       the final losses, SSIM and colour distances (controls.py, metrics.py)
+    OUTPUT/content_mask.png   under --content-mask auto: the masks it made (auto_masks.py), the
+    OUTPUT/style_mask_1.png   content's and the style picture's, to edit and pass back
     OUTPUT/checkpoints/       Saver checkpoints, and ended.json where a level stopped early
     OUTPUT/summaries/         TensorBoard event files
     OUTPUT/scales/HxW/        coarse-to-fine levels below the full size, each laid out as above
@@ -19,7 +21,9 @@ A video (``--video``, :mod:`~style_transfer.shell.video_job`) has ``frames/frame
 in ``checkpoints/`` and per frame in ``summaries/``.
 
 A rerun resumes the checkpoint only when its settings equal those saved in config.json.
-Otherwise the earlier run's files move to ``archive/`` and the run starts fresh, saying why.
+Otherwise the earlier run's files move to ``archive/`` and the run starts fresh, saying why. The
+masks of ``--content-mask auto`` stay: a rerun may be reading them back, and they are remade
+from the pictures alone.
 A resumed clip keeps the ``--frame-target`` it was made with unless the rerun gives one: the
 video job settles the config against ``saved_config``. ``--precision auto`` keeps the precision
 of a run saved here that it would resume (``matches``; ``job.settle_precision``).
@@ -70,9 +74,14 @@ class RunDir:
     loss_curve = _Entry("loss_curve.png")
     metrics = _Entry("metrics.json")
     contact_sheet = _Entry("contact_sheet.png")
+    content_mask = _Entry("content_mask.png")
 
     def step_image(self, step: int) -> str:
         return os.path.join(self.path, f"step_{step:04d}.png")
+
+    def style_mask(self, index: int) -> str:
+        """The auto mask of style picture ``index`` (0 the first): ``style_mask_1.png``."""
+        return os.path.join(self.path, f"style_mask_{index + 1}.png")
 
     def level(self, height: int, width: int) -> RunDir:
         """The folder of a coarse-to-fine level below the full size."""

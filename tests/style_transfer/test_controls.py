@@ -1,5 +1,6 @@
 """Colour and spatial control through the engine and the command line (Gatys et al. 2017):
-luminance-only transfer, colour matching, region masks and coarse-level styles."""
+luminance-only transfer, colour matching, region masks (painted or automatic) and coarse-level
+styles."""
 from __future__ import annotations
 
 import dataclasses
@@ -233,3 +234,24 @@ def test_region_style_names_a_style_by_number_path_or_none():
             dataclasses.replace(config, region_style=(bad,)).region_styles()
     with pytest.raises(UsageError, match="does not apply with --region-style"):
         dataclasses.replace(config, style_blend_weights=(1.0, 2.0)).check()
+
+
+def test_auto_masks_passed_back_as_painted_ones_give_the_same_objective(
+        tiny_layers, pictures, tiny_config, tmp_path):
+    """The objective of ``--content-mask auto`` equals, bit for bit, that of the masks it made
+    given back with ``--content-mask``, ``--style-mask`` and ``--region-style``."""
+    content, style = pictures
+    auto = dataclasses.replace(tiny_config, content_mask="auto:3")
+    made = inputs.prepare(auto, content, [style]).masks
+    painted = dataclasses.replace(tiny_config, content_mask="m.png", style_mask=("s.png",),
+                                  region_style=tuple(f"{c}=1" for c, _ in auto.region_styles()))
+    auto_losses, auto_gradient = first_evaluation(tiny_layers, auto, content, [style],
+                                                  tmp_path / "auto")
+    losses, gradient = first_evaluation(
+        tiny_layers, painted, content, [style], tmp_path / "painted",
+        content_mask=made[0].astype(np.float32), style_masks=[made[1].astype(np.float32)])
+    assert losses == auto_losses
+    np.testing.assert_array_equal(gradient, auto_gradient)
+    plain_losses, _ = first_evaluation(tiny_layers, tiny_config, content, [style],
+                                       tmp_path / "plain")
+    assert plain_losses["style"] != auto_losses["style"]

@@ -1,6 +1,6 @@
 """A run's inputs, read and checked once: every file is read once, in the order its errors are
 reported, a batch holds one content image at a time, and a batch through the command line
-prepares each content image once."""
+prepares each content image once; automatic masks are made once a picture."""
 from __future__ import annotations
 
 import collections
@@ -12,7 +12,7 @@ import pytest
 from tf1cnn.common import images
 from tf1cnn.common.errors import UsageError
 from tf1cnn.style_transfer.config import StyleConfig
-from tf1cnn.style_transfer.control import controls, inputs
+from tf1cnn.style_transfer.control import auto_masks, controls, inputs, masks
 from tf1cnn.style_transfer.shell import cli
 
 
@@ -118,3 +118,29 @@ def test_a_content_that_is_no_image_is_refused_before_any_is_read(batch, tmp_pat
     with pytest.raises(UsageError, match="cannot read content image .*not a readable image"):
         inputs.read(StyleConfig(style=(style,)), [*contents, str(broken)])
     assert not [role for role, _ in counted["read"] if role == "content"]
+
+
+def test_auto_masks_split_the_style_once_and_each_content_when_its_turn_comes(
+        batch, counted, monkeypatch):
+    contents, style = batch
+    split, calls = auto_masks.split, []
+
+    def counting_split(picture, regions, height, width, role="picture"):
+        calls.append(role)
+        return split(picture, regions, height, width, role)
+
+    monkeypatch.setattr(auto_masks, "split", counting_split)
+    found = inputs.read(StyleConfig(style=(style,), content_mask="auto:2"), contents)
+    assert calls == ["style picture"]
+    assert not [role for role, _ in counted["read"] if role == "content"]
+    first = next(found)
+    assert calls == ["style picture", "content"]
+    second = next(found)
+    assert calls == ["style picture", "content", "content"]
+    for item, path in zip((first, second), contents):
+        content_mask, style_mask = item.masks
+        assert content_mask.shape[:2] == images.read_rgb(path).shape[:2]
+        np.testing.assert_array_equal(style_mask, first.masks[1])
+        np.testing.assert_array_equal(item.controls.content_regions,
+                                      masks.regions(content_mask, ["black", "white"]))
+    assert not np.array_equal(first.masks[0], second.masks[0])

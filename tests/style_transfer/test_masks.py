@@ -273,3 +273,13 @@ def test_layer_masks_average_with_same_padding():
     with pytest.raises(ValueError, match="expected 4x3"):
         masks.layer_masks(weights, [], 3, 4)
 
+
+
+def test_nearest_resizes_labels_too_and_enlarging_keeps_every_one(rng):
+    labels = rng.integers(0, 5, (7, 9))
+    large = masks.nearest(labels, 23, 31)
+    assert large.shape == (23, 31) and large.dtype == labels.dtype
+    # output pixel i lies over input pixel floor((i + 1/2) * 7 / 23), in integers
+    rows, cols = (2 * np.arange(23) + 1) * 7 // 46, (2 * np.arange(31) + 1) * 9 // 62
+    np.testing.assert_array_equal(large, labels[rows][:, cols])
+    assert set(np.unique(rows)) == set(range(7)) and set(np.unique(cols)) == set(range(9))
