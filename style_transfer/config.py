@@ -221,6 +221,12 @@ class StyleConfig:
              "moving object uncovers): the whole frame's style loss hardly pulls on them once "
              "the carried pixels match the style; 0: off", bound=NOT_NEGATIVE, video=True,
         old=0.0)  # a clip saved before it had no freed pixels' style
+    freed_frames: int = option(
+        0, "video: for this many frames after the consistency mask frees a pixel, its temporal "
+           "weight rises in equal steps from 0 to the full --temporal-weight, and its freed "
+           "pixels' style weight falls as much, so that new picture at an edge is stylised "
+           "over several frames before the temporal term holds it; 0: held from the next frame",
+        bound=NOT_NEGATIVE, video=True, old=0)  # a clip saved before it held them at once
     frame_iterations: int = option(
         0, "video: optimisation steps for each frame after the first (L-BFGS: iterations); "
            "0: as --iterations", bound=NOT_NEGATIVE, defines_run=False, video=True)

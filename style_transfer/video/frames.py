@@ -9,7 +9,10 @@ consistency mask. Under ``frame_init="warped"`` the previous result, warped to t
 temporal term, weighted by the mask (disoccluded pixels and motion boundaries count for
 nothing), and the start of the optimisation where the mask holds it; the pixels the mask frees
 start from the frame's content (``warm_start``) and get a style loss of their own
-(``freed_style_weight``; at 0, they start from the carried picture too). The frame runs at the
+(``freed_style_weight``; at 0, they start from the carried picture too). With ``freed_frames``
+N, a freed pixel is not held at once: its temporal weight rises over the next N frames
+(``held``; the pixel's age, ``ages``, travels with the flow) and its freed style weight falls as
+much, so that new picture is stylised over several frames' steps. The frame runs at the
 full size only, for ``frame_iterations``; with ``frame_target`` R > 0 it stops as soon as its
 content+style loss is at most R times the first frame's final one (the look of the first frame,
 kept instead of optimised further frame after frame). The first frame, and every frame under
@@ -22,7 +25,8 @@ frame will hold it (uint8) and its temporal warping error: the consistent pixels
 |out_t - warp(out_t-1)|, in grey levels. Each frame checkpoints in a folder of its own under
 ``checkpoints/``; once the consumer has taken a frame's ``FrameEnd`` (and written it), the
 loop removes that folder. The previous result it warps is the one written, as uint8, so that a
-resumed clip goes on exactly as the run would have. Files, lines and the MP4 belong to the
+resumed clip goes on exactly as the run would have; with ``freed_frames`` N, a resume first
+takes the flows of the N frames before it again for the ages. Files, lines and the MP4 belong to the
 consumer (:mod:`~style_transfer.shell.video_job`).
 """
 from __future__ import annotations
@@ -109,6 +113,36 @@ def warm_start(carried: np.ndarray, mask: np.ndarray, content: np.ndarray) -> np
     return (weight * carried + (1 - weight) * content).astype(np.float32)
 
 
+def ages(previous: np.ndarray | None, mask: np.ndarray, backward: np.ndarray,
+         frames: int) -> np.ndarray:
+    """float32 [H, W]: for each pixel of a later frame, the frames since the consistency
+    ``mask`` last freed it, at most ``frames``: 0 where the mask frees it now, otherwise one more
+    than the age of the pixel it comes from in the frame before, ``previous`` at p +
+    ``backward``(p) rounded to the nearest pixel. ``previous`` None: the frame before was the
+    clip's first, whose pixels are all ``frames`` old.
+
+    Nearest, not interpolated: each pixel's age then follows one path back, which reaches
+    ``frames`` within ``frames`` frames unless it was freed on the way, so that ages started
+    from None ``frames`` frames before any frame come out exactly as they would have from the
+    clip's first frame. That is how a resumed clip finds them."""
+    if previous is None:
+        return np.where(mask > 0, np.float32(frames), np.float32(0))
+    height, width = mask.shape
+    rows, cols = np.mgrid[0:height, 0:width]
+    source_rows = np.clip(np.rint(rows + backward[..., 1]).astype(np.intp), 0, height - 1)
+    source_cols = np.clip(np.rint(cols + backward[..., 0]).astype(np.intp), 0, width - 1)
+    older = np.minimum(previous[source_rows, source_cols] + 1, frames)
+    return np.where(mask > 0, older, 0).astype(np.float32)
+
+
+def held(mask: np.ndarray, age: np.ndarray, frames: int) -> np.ndarray:
+    """The temporal term's weights [H, W] under ``freed_frames`` = ``frames`` (at least 1):
+    the consistency ``mask`` where a pixel is ``frames`` old (``ages``), ``age / frames`` of it
+    before. Without ``freed_frames``, the weights are the mask (a freed pixel is held from the
+    next frame)."""
+    return (mask * np.minimum(age / np.float32(frames), 1)).astype(np.float32)
+
+
 def terms(config: StyleConfig, shape: Sequence[int], sizes: dict) -> list:
     """A video engine's terms at the full size (``Engine(..., terms=terms)``): the temporal
     term on the image Variable of ``shape``, and unless ``freed_style_weight`` is 0 the freed
@@ -124,9 +158,9 @@ def terms(config: StyleConfig, shape: Sequence[int], sizes: dict) -> list:
 def load_terms(temporal: tuple[np.ndarray, np.ndarray] | None,
                context: TermLoad) -> None:
     """Load a frame into the terms of :func:`terms` (``Engine.run``'s ``load``):
-    ``temporal`` is (the previous result warped to it, float RGB; the consistency mask
-    [H, W]), whose complement frees the pixels; a first frame (None) loads empty masks,
-    which make both terms zero."""
+    ``temporal`` is (the previous result warped to it, float RGB; the temporal term's weights
+    [H, W], ``held``), whose complement weighs the freed pixels' style; a first frame (None)
+    loads empty masks, which make both terms zero."""
     config = context.config
     if temporal is not None:
         warped, mask = temporal
@@ -166,6 +200,7 @@ class ClipRun:
         self._run: StyleRun | None = None
         self._number = 0
         self._target: float | None = None  # the warm frames' stop, set by the first frame
+        self._ages: np.ndarray | None = None  # the last frame's ``ages``; None: all old
 
     def records(self, start: int, previous: np.ndarray | None, resume: bool,
                 schedule: Schedule = is_logged,
@@ -186,12 +221,17 @@ class ClipRun:
             shutil.rmtree(frame_folders(config.output_dir, start - 1, config.levels())[-1]
                           .checkpoints, ignore_errors=True)
         before = None  # the previous frame's content, fitted
-        frames = clip.frames(max(clip.first, start - 1))
+        self._ages = None
+        # The frames before start whose flows give frame start - 1's ages (see ``ages``).
+        depth = config.freed_frames if config.frame_init == "warped" else 0
+        frames = clip.frames(max(clip.first, start - 1 - depth))
         try:
             for number, picture in frames:
                 content = images.fit(picture, config.height, config.width)
                 del picture
                 if number < start:
+                    if before is not None:
+                        self._consistency(before, content)
                     before = content
                     continue
                 previous = yield from self._frame(number, content, before, previous,
@@ -206,14 +246,17 @@ class ClipRun:
         """One frame's records; returns its result as written."""
         config, clip = self.config, self.clip
         began = time.perf_counter()
-        temporal, backward, mask = None, None, None
+        temporal, backward, mask, start = None, None, None, None
         if before is not None:
-            backward, forward = flow.pair(before, content)
-            mask = flow.consistency(backward, forward)
-            del forward
+            backward, mask, weights = self._consistency(before, content)
             if config.frame_init == "warped":
-                temporal = (flow.carry(previous.astype(np.float32), backward), mask)
-        prepared = self._inputs(content, temporal)
+                carried = flow.carry(previous.astype(np.float32), backward)
+                temporal = (carried, weights)
+                if config.freed_style_weight > 0:
+                    start = warm_start(carried, mask, content)
+                else:  # without the freed pixels' style, the content would stay unstylised
+                    start = carried
+        prepared = self._inputs(content, start)
         flow_seconds = time.perf_counter() - began if before is not None else 0.0
         levels = config.levels()
         folders = frame_folders(config.output_dir, number, levels)
@@ -251,18 +294,24 @@ class ClipRun:
         shutil.rmtree(folders[-1].checkpoints, ignore_errors=True)
         return written
 
-    def _inputs(self, content: np.ndarray, temporal: tuple | None) -> inputs.Inputs:
-        """A frame's inputs: it starts from ``init``'s picture, or with ``temporal`` from the
-        carried result (where the mask frees the pixels, from the content, under the freed
-        pixels' style)."""
-        config = self.config
-        if temporal is None:
+    def _consistency(self, before: np.ndarray, content: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(backward flow, consistency mask, the temporal term's weights) of a later frame
+        whose content follows ``before``'s; with ``freed_frames``, the ages move on to it."""
+        backward, forward = flow.pair(before, content)
+        mask = flow.consistency(backward, forward)
+        frames = self.config.freed_frames
+        if not frames or self.config.frame_init != "warped":
+            return backward, mask, mask
+        self._ages = ages(self._ages, mask, backward, frames)
+        return backward, mask, held(mask, self._ages, frames)
+
+    def _inputs(self, content: np.ndarray, start: np.ndarray | None) -> inputs.Inputs:
+        """A frame's inputs: it starts from ``start``, or from ``init``'s picture (None)."""
+        if start is None:
+            config = self.config
             start = controls.start_picture(config.init, content, self.styles, self.init_file)
-        elif config.freed_style_weight > 0:
-            start = warm_start(*temporal, content)
-        else:  # without the freed pixels' style, the content there would stay unstylised
-            start = temporal[0]
-        return inputs.prepare(config, content, self.styles, start)
+        return inputs.prepare(self.config, content, self.styles, start)
 
     def _frame_target(self, first_losses: dict[str, float]) -> float | None:
         """``frame_target`` times the content+style of the first frame's ``first_losses``;

@@ -117,7 +117,8 @@ def test_the_settings_that_define_a_run_are_those_saved_before_they_were_derived
              "style_layer_weights", "init", "noise_ratio", "noise_range", "mean_pixel",
              "pooling", "precision", "seed", "colour_control", "colour_match", "region_style",
              "mask_tolerance", "mask_blend"]
-    video = ["first_frame", "temporal_weight", "freed_style_weight", "frame_init"]
+    video = ["first_frame", "temporal_weight", "freed_style_weight", "freed_frames",
+             "frame_init"]
     assert list(StyleConfig().run_settings()) == still
     assert list(StyleConfig(video="clip").run_settings()) == still + video
     assert "init" not in StyleConfig(video="clip", init="start.png").run_settings()

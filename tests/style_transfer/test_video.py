@@ -153,6 +153,41 @@ def test_a_warm_start_is_the_carried_result_where_held_and_the_content_where_fre
     np.testing.assert_array_equal(start[..., 1], [[200, 50, 125], [200, 200, 50]])
 
 
+def test_a_pixels_age_counts_the_frames_since_it_was_freed_along_the_flow():
+    """The window pans one pixel a frame (pixel p comes from p + 1): the right-hand column is
+    new each frame, and its age then travels left one column a frame, up to ``frames``."""
+    mask = np.ones((2, 6), np.float32)
+    mask[:, -1] = 0
+    backward = np.zeros((2, 6, 2), np.float32)
+    backward[..., 0] = 1.0
+    age = None
+    for _ in range(3):
+        age = video.ages(age, mask, backward, 4)
+    np.testing.assert_array_equal(age[0], [4, 4, 4, 2, 1, 0])
+    np.testing.assert_array_equal(video.held(mask, age, 4)[1], [1, 1, 1, 0.5, 0.25, 0])
+
+
+def test_ages_started_that_many_frames_back_equal_those_from_the_clips_first_frame():
+    """What a resumed clip relies on: random masks and flows, ages from the first frame of 9
+    against ages started afresh ``frames`` frames before the last."""
+    frames, count = 3, 9
+    rng = np.random.default_rng(0)
+    masks = (rng.random((count, 12, 16)) > 0.2).astype(np.float32)
+    flows = rng.normal(0, 2, (count, 12, 16, 2)).astype(np.float32)
+    straight = None
+    for mask, backward in zip(masks, flows):
+        straight = video.ages(straight, mask, backward, frames)
+    resumed = None
+    for mask, backward in zip(masks[-frames:], flows[-frames:]):
+        resumed = video.ages(resumed, mask, backward, frames)
+    np.testing.assert_array_equal(resumed, straight)
+    assert 0 < (straight < frames).mean() < 1
+    once_too_few = None
+    for mask, backward in zip(masks[1 - frames:], flows[1 - frames:]):
+        once_too_few = video.ages(once_too_few, mask, backward, frames)
+    assert (once_too_few != straight).any()
+
+
 @pytest.mark.parametrize("freed", [1.0, 0.0])
 def test_a_later_frame_starts_from_its_content_where_the_mask_frees_it(
         tmp_path, tiny_vgg, tiny_layers, clip_folder, pictures, freed):
@@ -269,6 +304,34 @@ def test_an_interrupted_clip_resumes_within_the_frame_and_ends_as_a_straight_run
     assert [line.split()[1] for line in lines if line.startswith("frame=2/")] == ["step=4/4"]
     for a, b in zip(frames(tmp_path / "a" / "out"), frames(out), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_clip_with_freed_frames_resumed_late_ends_as_a_straight_run(
+        tmp_path, tiny_vgg, tiny_layers, photo, pictures):
+    """Stopped within frame 5 of 5 with ``freed_frames`` 2, the resume takes the ages from
+    frames 2 to 4 again, and every frame equals a run never stopped; the ramp changes the
+    frames (it is not a no-op on this clip)."""
+    clip = tmp_path / "clip5"
+    sample_clip.write_folder(sample_clip.make(photo, frames=5, height=HEIGHT, width=WIDTH),
+                             clip)
+    straight = video_config(tmp_path / "a", tiny_vgg, clip, freed_frames=2)
+    assert run_clip(straight, tiny_layers, pictures[1])[0] == 0
+
+    def stop(line):
+        if line.startswith("frame=5/5 step=2/"):
+            raise KeyboardInterrupt
+
+    split = video_config(tmp_path / "b", tiny_vgg, clip, freed_frames=2, checkpoint_every=100)
+    assert run_clip(split, tiny_layers, pictures[1], say=stop)[0] == 130
+    code, lines = run_clip(split, tiny_layers, pictures[1])
+    assert code == 0 and any(line.startswith("frame 5: resuming at step 2") for line in lines)
+    for a, b in zip(frames(tmp_path / "a" / "out"), frames(tmp_path / "b" / "out"),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
+    held_at_once = video_config(tmp_path / "c", tiny_vgg, clip)
+    assert run_clip(held_at_once, tiny_layers, pictures[1])[0] == 0
+    assert not np.array_equal(frames(tmp_path / "a" / "out")[-1],
+                              frames(tmp_path / "c" / "out")[-1])
 
 
 @pytest.mark.parametrize("changes", [
