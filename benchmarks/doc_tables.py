@@ -259,14 +259,16 @@ def tiled_memory() -> str:
 
 
 def large_run() -> str:
-    runs = [load(name) for name in ("large_run", "large_run_bfloat16")
-            if (BENCHMARKS / f"{name}.json").exists()]
+    names = [name for name in ("large_run", "large_run_bfloat16", "large_run_style_4k")
+             if (BENCHMARKS / f"{name}.json").exists()]
+    runs = [load(name) for name in names]
     lasts = [run["last"] for run in runs]
 
     def row(measure, value):
         return (measure, *(value(run, last) for run, last in zip(runs, lasts)))
 
     rows = [row("processor", lambda run, _: run["cpu"]),
+            row("style picture", _large_run_style),
             row("full size", lambda _, last: last["size"].replace("x", "×")),
             row("wall time", lambda run, _: f"{run['wall_seconds'] / 60:.0f} min "
                                             f"({run['wall_seconds']:.0f} s)"),
@@ -279,9 +281,21 @@ def large_run() -> str:
                 lambda _, last: f"{last['total']:.1f}, {last['content']:.2f}, "
                                 f"{last['style']:.1f}"),
             row("other processes' cores", lambda run, _: f"{run['other_cores']:.2f}")]
-    return caption("large_run", runs[0], " bfloat16: `large_run_bfloat16.json`." if
-                   len(runs) > 1 else "") + markdown(
-        ("measure", *(run.get("precision", "float32") for run in runs)), rows)
+    more = "".join(f" {label}: `{name}.json`." for name, label in zip(
+        names[1:], ("bfloat16", "With the style drawn at 4K")))
+    return caption("large_run", runs[0], more) + markdown(
+        ("measure", *(run.get("precision", "float32") + (", style drawn at 4K" if
+                                                         "waves_4k" in run.get("style", "")
+                                                         else "") for run in runs)), rows)
+
+
+def _large_run_style(run: dict, _) -> str:
+    """The style picture's size and whether the run warned it was scaled up too far (a run
+    recorded before the warning existed: the bundled picture, not recorded)."""
+    if "style_size" not in run:
+        return "bundled, 512×384 (before the warning)"
+    warned = ", warned: scaled up too far" if run["style_warning"] else ", no warning"
+    return run["style_size"].replace("x", "×") + warned
 
 
 def control_quality() -> str:
@@ -315,13 +329,24 @@ def control_regions() -> str:
 
 # Video ------------------------------------------------------------------------------------
 
+# What a run name of video_quality.py leaves out meant when it ran: the defaults then.
+# --freed-frames came later, so a name without it ran without a ramp.
+VIDEO_NAME_DEFAULTS = {"freed": "1", "freed_frames": "0"}
+VIDEO_FLAGS = {"freed": ("--freed-style-weight", "freed_style_weight"),
+               "freed_frames": ("--freed-frames", "freed_frames")}
+
+
 def _video_label(name: str) -> str:
+    """A run of video_quality.py by the options that differ from today's defaults."""
     if name == "independent":
         return name
-    parts = dict(p.split("=") for p in name.split()[1:])
-    flags = {"freed": "--freed-style-weight", "target": "--frame-target"}
-    options = [f"{flag} {parts[key]}" for key, flag in flags.items() if key in parts]
-    label = "consistent" if "freed" in parts else "consistent (default)"
+    from tf1cnn.style_transfer.config import StyleConfig
+
+    parts = {**VIDEO_NAME_DEFAULTS, **dict(p.split("=") for p in name.split()[1:])}
+    options = [f"{flag} {parts[key]}" for key, (flag, field) in VIDEO_FLAGS.items()
+               if float(parts[key]) != getattr(StyleConfig, field)]
+    options += [f"--frame-target {parts['target']}"] if "target" in parts else []
+    label = "consistent" if len(options) > ("target" in parts) else "consistent (default)"
     label += f", `{' '.join(options)}`" if options else ""
     return label + ("" if "target" in parts else ", 50 steps a frame")
 
@@ -342,25 +367,56 @@ def _near(summary: dict, ratio: str) -> str:
     return bold(f"{summary.get(ratio, 1):.3f}", abs(summary.get(ratio, 9) - 1) <= 0.25)
 
 
+def _fresh(summary: dict) -> str:
+    """The freed region's style loss ÷ the independent frames' (mean, max), bold within 1.3x
+    (issue 23); 1 for the independent run, "–" where the JSON has no such figure."""
+    if "fresh_style_ratio" not in summary:
+        return "1.000, 1.000" if summary["run"] == "independent" and \
+            "mean_fresh_style" in summary else "–"
+    mean, worst = summary["fresh_style_ratio"], summary["fresh_style_max_ratio"]
+    return bold(f"{_ratio(mean)}, {_ratio(worst)}", mean <= 1.3)
+
+
+def _lai(summary: dict) -> tuple[str, str]:
+    """Lai et al.'s warping error x 1000 and its ratio, bold at most 1/3 (as the other); "–"
+    where the JSON has no such figure."""
+    if "mean_lai_warping_error" not in summary:
+        return "–", "–"
+    ratio = summary.get("lai_warping_ratio", 1)
+    met = summary["run"] != "independent" and ratio <= 1 / 3
+    return bold(f"{summary['mean_lai_warping_error'] * 1e3:.3f}", met), bold(_ratio(ratio), met)
+
+
 def _video(name: str) -> str:
-    """The table of video_quality.json or of an earlier run of it (cfb180d, static)."""
+    """The table of video_quality.json or of an earlier run of it (cfb180d, static). The
+    columns of issue 23 (Lai et al.'s warping error, the freed region's style) appear when
+    the JSON has them, so that the tables of earlier runs stay as they were rendered."""
     data = load(name)
     runs, rows = data["runs"], []
     warm = data["iterations"] / 3  # issue 11: a later frame at its independent loss within 1/3
+    newer = any("mean_lai_warping_error" in s or "fresh_style_ratio" in s
+                for s in data["summary"])
     for s in data["summary"]:
         reached, stable = s.get("steps_to_independent_loss"), s.get("stable", False)
         later = statistics.median(f["seconds"] for f in runs[s["run"]]["frames"][1:])
-        rows.append((_video_label(s["run"]), bold(f"{s['mean_warping_error']:.2f}", stable),
-                     bold(_ratio(s.get("warping_ratio", 1)), stable), f"{s['mean_style']:.1f}",
-                     _near(s, "style_ratio"), f"{s['mean_content']:.3f}",
-                     _near(s, "content_ratio"),
-                     bold(_steps(reached), bool(reached) and max(reached) <= warm),
-                     f"{later:.1f}"))
+        row = [_video_label(s["run"]), bold(f"{s['mean_warping_error']:.2f}", stable),
+               bold(_ratio(s.get("warping_ratio", 1)), stable), f"{s['mean_style']:.1f}",
+               _near(s, "style_ratio"), f"{s['mean_content']:.3f}", _near(s, "content_ratio"),
+               bold(_steps(reached), bool(reached) and max(reached) <= warm), f"{later:.1f}"]
+        if newer:
+            row[3:3] = _lai(s)
+            row[-2:-2] = [_fresh(s)]
+        rows.append(row)
+    steps = f"steps to the independent frame's loss (median, max; {data['frames'] - 1} frames)"
+    header = ["run", "warping error", "÷ independent", "mean style loss", "÷",
+              "mean content loss", "÷", steps, "s/frame (later frames, median)"]
+    if newer:
+        fresh = (f"freed region's style loss ÷ independent (mean, max; pixels that entered "
+                 f"within {data.get('entered_frames', '?')} frames)")
+        header[3:3] = ["warping error (Lai et al. 2018) ×10⁻³", "÷"]
+        header[-2:-2] = [fresh]
     more = f" {data['frames']} frames of {data['size']}, {data['iterations']} L-BFGS steps."
-    return caption(name, data, more) + markdown(
-        ("run", "warping error", "÷ independent", "mean style loss", "÷", "mean content loss",
-         "÷", f"steps to the independent frame's loss (median, max; {data['frames'] - 1} frames)",
-         "s/frame (later frames, median)"), rows)
+    return caption(name, data, more) + markdown(header, rows)
 
 
 def video_quality_weights() -> str:

@@ -10,10 +10,11 @@ byte); the picture is ours, released with the project's licence.
 
 **The pattern scales with the size.** ``--size`` draws the same picture at more (or fewer)
 pixels: the waves keep their place and their number, and each spans more pixels, as if the
-512x384 picture had been painted on a larger canvas. That is what a large result needs. A
-style picture is fitted to the result before its Gram matrices are taken, so the bundled one
-is scaled up 7.5x for 3840x2160 and its strokes blur; drawn at 3840x2160, the same waves come
-with sharp edges and need no scaling. Another aspect ratio gets the centre of the pattern, as
+512x384 picture had been painted on a larger canvas. A style picture is fitted to the result
+before its Gram matrices are taken, so the bundled one is scaled up 7.5x for 3840x2160 and its
+strokes blur; drawn at 3840x2160, the same waves need no scaling, but they are then far wider
+than the network's view, and a 4K result takes the fine grain, not the waves (measured:
+docs/tiles.md). Another aspect ratio gets the centre of the pattern, as
 ``images.fit`` would crop the 512x384 picture: 3840x2160 holds its middle 512x288. Only the
 canvas grain (sigma 6 per pixel) does not scale: it stays one pixel fine at every size.
 """
