@@ -33,6 +33,7 @@ INITS = ("noise", "content", "style", "style-colours")  # or the path of an imag
 COLOUR_CONTROLS = ("none", "luminance", "match")
 COLOUR_MATCHES = ("cholesky", "eigen")
 FRAME_INITS = ("warped", "init")
+FREED_STARTS = ("content", "noise")  # --freed-start's: see docs/video.md
 # A field's bound: the words of its message, and the test of a value it refuses.
 AT_LEAST_1, POSITIVE = "must be at least 1", "must be positive"
 NOT_NEGATIVE, FRACTION = "must not be negative", "must be within [0, 1]"
@@ -227,6 +228,12 @@ class StyleConfig:
            "pixels' style weight falls as much, so that new picture at an edge is stylised "
            "over several frames before the temporal term holds it; 0: held from the next frame",
         bound=NOT_NEGATIVE, video=True, old=0)  # a clip saved before it held them at once
+    freed_start: str = option(
+        "content", "video: where the pixels the consistency mask frees start, under the freed "
+                   "pixels' style: content (this frame's), or noise (the tutorial's noise "
+                   "blended with this frame's content, drawn anew each frame): a flat region "
+                   "of the content, started flat, takes the style's colour but no texture",
+        choices=FREED_STARTS, video=True, old="content")  # a clip saved before it had one
     frame_iterations: int = option(
         0, "video: optimisation steps for each frame after the first (L-BFGS: iterations); "
            "0: as --iterations", bound=NOT_NEGATIVE, defines_run=False, video=True)

@@ -48,6 +48,7 @@ from ..control import controls, inputs, masks
 from ..network import vgg
 from ..objective.evaluator import FreedStyleTerm, TemporalTerm
 from ..optimise import engine
+from ..optimise.levels import initial_image
 from ..optimise.records import LevelEnd, LevelStart, Progress, Schedule, is_logged
 from ..optimise.run import StyleRun, TermLoad
 from ..optimise.stopping import StopRules, content_style
@@ -253,7 +254,7 @@ class ClipRun:
                 carried = flow.carry(previous.astype(np.float32), backward)
                 temporal = (carried, weights)
                 if config.freed_style_weight > 0:
-                    start = warm_start(carried, mask, content)
+                    start = warm_start(carried, mask, self._freed_start(content, number))
                 else:  # without the freed pixels' style, the content would stay unstylised
                     start = carried
         prepared = self._inputs(content, start)
@@ -305,6 +306,18 @@ class ClipRun:
             return backward, mask, mask
         self._ages = ages(self._ages, mask, backward, frames)
         return backward, mask, held(mask, self._ages, frames)
+
+    def _freed_start(self, content: np.ndarray, number: int) -> np.ndarray:
+        """Where frame ``number``'s freed pixels start (``freed_start``): its ``content``, or
+        the noise blend of a noise ``init`` (``levels.initial_image``) with a seed of the
+        frame's own, so that the columns entering at an edge do not start from the same
+        noise frame after frame."""
+        config = self.config
+        if config.freed_start == "content":
+            return content
+        seeded = dataclasses.replace(config, seed=None if config.seed is None
+                                     else config.seed + number)
+        return initial_image(content, seeded) + np.asarray(config.mean_pixel, np.float32)
 
     def _inputs(self, content: np.ndarray, start: np.ndarray | None) -> inputs.Inputs:
         """A frame's inputs: it starts from ``start``, or from ``init``'s picture (None)."""

@@ -25,7 +25,7 @@ from tf1cnn.style_transfer.config import StyleConfig  # noqa: E402
 from tf1cnn.style_transfer.control import inputs  # noqa: E402
 from tf1cnn.style_transfer.network import vgg  # noqa: E402
 from tf1cnn.style_transfer.objective import memory  # noqa: E402
-from tf1cnn.style_transfer.optimise import engine  # noqa: E402
+from tf1cnn.style_transfer.optimise import engine, levels  # noqa: E402
 from tf1cnn.style_transfer.optimise.records import LevelStart, Progress  # noqa: E402
 from tf1cnn.style_transfer.shell import cli, job, video_job  # noqa: E402
 from tf1cnn.style_transfer.shell.rundir import RunDir  # noqa: E402
@@ -188,12 +188,14 @@ def test_ages_started_that_many_frames_back_equal_those_from_the_clips_first_fra
     assert (once_too_few != straight).any()
 
 
-@pytest.mark.parametrize("freed", [1.0, 0.0])
+@pytest.mark.parametrize("freed, begin", [(1.0, "content"), (0.0, "content"), (1.0, "noise")])
 def test_a_later_frame_starts_from_its_content_where_the_mask_frees_it(
-        tmp_path, tiny_vgg, tiny_layers, clip_folder, pictures, freed):
-    """With the freed pixels' style term; without it, from the carried result everywhere."""
+        tmp_path, tiny_vgg, tiny_layers, clip_folder, pictures, freed, begin):
+    """With the freed pixels' style term; without it, from the carried result everywhere;
+    with ``freed_start`` noise, from the noise blend drawn with the seed plus the frame's
+    number (frame 2 here)."""
     config = video_config(tmp_path, tiny_vgg, clip_folder, optimizer="lbfgs", iterations=2,
-                          frame_iterations=2, freed_style_weight=freed)
+                          frame_iterations=2, freed_style_weight=freed, freed_start=begin)
     clip = clips.open_clip(config.video)
     with engine.Engine(tiny_layers, config, terms=video.terms) as style_engine:
         runner = video.ClipRun(style_engine, config, clip, [pictures[1]])
@@ -211,7 +213,12 @@ def test_a_later_frame_starts_from_its_content_where_the_mask_frees_it(
     mask = flow.consistency(backward, forward)
     carried = flow.carry(written[0].astype(np.float32), backward)
     assert 0 < (mask == 0).sum() < mask.size / 4  # the pan frees an edge
-    expected = video.warm_start(carried, mask, after) if freed else carried
+    fresh = after
+    if begin == "noise":
+        fresh = levels.initial_image(after, dataclasses.replace(config, seed=config.seed + 2)) \
+            + np.asarray(config.mean_pixel, np.float32)
+        assert np.abs(fresh - after).mean() > 10  # not the content
+    expected = video.warm_start(carried, mask, fresh) if freed else carried
     np.testing.assert_allclose(start, expected, atol=0.01)
 
 
@@ -308,27 +315,30 @@ def test_an_interrupted_clip_resumes_within_the_frame_and_ends_as_a_straight_run
 
 def test_a_clip_with_freed_frames_resumed_late_ends_as_a_straight_run(
         tmp_path, tiny_vgg, tiny_layers, photo, pictures):
-    """Stopped within frame 5 of 5 with ``freed_frames`` 2, the resume takes the ages from
-    frames 2 to 4 again, and every frame equals a run never stopped; the ramp changes the
-    frames (it is not a no-op on this clip)."""
+    """Stopped within frame 5 of 5 with ``freed_frames`` 2 (and the freed pixels started from
+    noise, drawn per frame), the resume takes the ages from frames 2 to 4 again, and every
+    frame equals a run never stopped; the ramp changes the frames (it is not a no-op on this
+    clip)."""
     clip = tmp_path / "clip5"
     sample_clip.write_folder(sample_clip.make(photo, frames=5, height=HEIGHT, width=WIDTH),
                              clip)
-    straight = video_config(tmp_path / "a", tiny_vgg, clip, freed_frames=2)
+    straight = video_config(tmp_path / "a", tiny_vgg, clip, freed_frames=2, freed_start="noise")
     assert run_clip(straight, tiny_layers, pictures[1])[0] == 0
 
     def stop(line):
         if line.startswith("frame=5/5 step=2/"):
             raise KeyboardInterrupt
 
-    split = video_config(tmp_path / "b", tiny_vgg, clip, freed_frames=2, checkpoint_every=100)
+    split = video_config(tmp_path / "b", tiny_vgg, clip, freed_frames=2, freed_start="noise",
+                         checkpoint_every=100)
     assert run_clip(split, tiny_layers, pictures[1], say=stop)[0] == 130
     code, lines = run_clip(split, tiny_layers, pictures[1])
     assert code == 0 and any(line.startswith("frame 5: resuming at step 2") for line in lines)
     for a, b in zip(frames(tmp_path / "a" / "out"), frames(tmp_path / "b" / "out"),
                     strict=True):
         np.testing.assert_array_equal(a, b)
-    held_at_once = video_config(tmp_path / "c", tiny_vgg, clip)
+    held_at_once = video_config(tmp_path / "c", tiny_vgg, clip, freed_frames=0,
+                                freed_start="noise")
     assert run_clip(held_at_once, tiny_layers, pictures[1])[0] == 0
     assert not np.array_equal(frames(tmp_path / "a" / "out")[-1],
                               frames(tmp_path / "c" / "out")[-1])
