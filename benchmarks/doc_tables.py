@@ -330,10 +330,17 @@ def control_regions() -> str:
 # Video ------------------------------------------------------------------------------------
 
 # What a run name of video_quality.py leaves out meant when it ran: the defaults then.
-# --freed-frames came later, so a name without it ran without a ramp.
-VIDEO_NAME_DEFAULTS = {"freed": "1", "freed_frames": "0"}
+# --freed-frames and --freed-start came later, so a name without them ran without a ramp,
+# its freed pixels started from the content.
+VIDEO_NAME_DEFAULTS = {"freed": "1", "freed_frames": "0", "freed_start": "content"}
 VIDEO_FLAGS = {"freed": ("--freed-style-weight", "freed_style_weight"),
-               "freed_frames": ("--freed-frames", "freed_frames")}
+               "freed_frames": ("--freed-frames", "freed_frames"),
+               "freed_start": ("--freed-start", "freed_start")}
+
+
+def _video_name_value(value) -> str:
+    """An option's value as video_quality.py writes it into a run's name."""
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 def _video_label(name: str) -> str:
@@ -344,7 +351,7 @@ def _video_label(name: str) -> str:
 
     parts = {**VIDEO_NAME_DEFAULTS, **dict(p.split("=") for p in name.split()[1:])}
     options = [f"{flag} {parts[key]}" for key, (flag, field) in VIDEO_FLAGS.items()
-               if float(parts[key]) != getattr(StyleConfig, field)]
+               if parts[key] != _video_name_value(getattr(StyleConfig, field))]
     options += [f"--frame-target {parts['target']}"] if "target" in parts else []
     label = "consistent" if len(options) > ("target" in parts) else "consistent (default)"
     label += f", `{' '.join(options)}`" if options else ""
@@ -686,7 +693,7 @@ TABLES: dict[str, Callable[[], str]] = {f.__name__: f for f in (
     style_quality_21cd054, largest_one_pass, weights_load, tiled_memory, large_run,
     control_quality, control_regions)}
 TABLES |= {name: functools.partial(_video, name) for name in (  # named after their JSON
-    "video_quality", "video_quality_cfb180d", "video_quality_static")}
+    "video_quality", "video_quality_ed0e0e9", "video_quality_cfb180d", "video_quality_static")}
 TABLES |= {f.__name__: f for f in (video_quality_weights, video_speed, kernels_speed,
                                    cluster_speed, speed_unchanged, outputs_unchanged)}
 TABLES["style_quality_bf16"] = style_quality_bf16

@@ -223,10 +223,11 @@ class StyleConfig:
              "the carried pixels match the style; 0: off", bound=NOT_NEGATIVE, video=True,
         old=0.0)  # a clip saved before it had no freed pixels' style
     freed_frames: int = option(
-        0, "video: for this many frames after the consistency mask frees a pixel, its temporal "
+        3, "video: for this many frames after the consistency mask frees a pixel, its temporal "
            "weight rises in equal steps from 0 to the full --temporal-weight, and its freed "
            "pixels' style weight falls as much, so that new picture at an edge is stylised "
-           "over several frames before the temporal term holds it; 0: held from the next frame",
+           "over several frames before the temporal term holds it (3: chosen by measurement, "
+           "see docs/video.md); 0: held from the next frame",
         bound=NOT_NEGATIVE, video=True, old=0)  # a clip saved before it held them at once
     freed_start: str = option(
         "content", "video: where the pixels the consistency mask frees start, under the freed "

@@ -423,18 +423,23 @@ def test_a_bare_clip_takes_the_recommended_frame_target_and_a_rerun_keeps_the_cl
 
 def test_a_clip_saved_before_the_freed_style_existed_resumes_without_it(tmp_path, tiny_vgg,
                                                                          clip_folder, capsys):
-    args = cli_args(tmp_path, tiny_vgg, clip_folder, "--freed-style-weight", "0")
+    """Nor the ramp (--freed-frames) and the freed pixels' start (--freed-start)."""
+    args = cli_args(tmp_path, tiny_vgg, clip_folder, "--freed-style-weight", "0",
+                    "--freed-frames", "0")
     assert cli.main([*args, "--last-frame", "2"]) == 0
     saved_file = tmp_path / "out" / "config.json"
     saved = json.loads(saved_file.read_text())
-    del saved["settings"]["freed_style_weight"]  # as the version before it wrote it
+    for name in ("freed_style_weight", "freed_frames", "freed_start"):
+        del saved["settings"][name]  # as the versions before them wrote it
     saved_file.write_text(json.dumps(saved))
     capsys.readouterr()
     assert cli.main(args) == 0
     assert "resuming at frame 3 (2 of 3 written; settings match the saved run)" in \
         capsys.readouterr().out
     assert cli.main(cli_args(tmp_path, tiny_vgg, clip_folder)) == 0
-    assert "settings changed: freed_style_weight 0.0 -> 1.0" in capsys.readouterr().out
+    changed = next(line for line in capsys.readouterr().out.splitlines()
+                   if "settings changed" in line)
+    assert "freed_style_weight 0.0 -> 1.0" in changed and "freed_frames 0 -> 3" in changed
 
 
 def test_a_frame_target_stops_later_frames_at_the_first_frames_loss_also_after_a_resume(
