@@ -133,15 +133,16 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def variants(args: argparse.Namespace, base: StyleConfig) -> dict[str, StyleConfig]:
     """The runs by name: the independent one, then each consistent one of the options'
-    product; a name lists the values that differ from the defaults (and ``w``)."""
+    product; a name lists ``w``, the ramp and the freed pixels' start, and the values of the
+    other options that differ from their defaults. (Names written before the ramp's default
+    became 3 left out a ramp of 0 and a start from the content: doc_tables.py reads them so.)"""
     found = {"independent": dataclasses.replace(base, frame_init="init")}
     for weight, freed, ramp, begin, target in itertools.product(
             args.temporal_weight, args.freed_style_weight, args.freed_frames, args.freed_start,
             args.frame_target):
         name = f"consistent w={weight:g}" + (
-            f" freed={freed:g}" if freed != StyleConfig.freed_style_weight else "") + (
-            f" freed_frames={ramp}" if ramp != StyleConfig.freed_frames else "") + (
-            f" freed_start={begin}" if begin != StyleConfig.freed_start else "") + (
+            f" freed={freed:g}" if freed != StyleConfig.freed_style_weight else "") + \
+            f" freed_frames={ramp} freed_start={begin}" + (
             f" target={target:g}" if target else "")
         found[name] = dataclasses.replace(base, temporal_weight=weight, freed_style_weight=freed,
                                           freed_frames=ramp, freed_start=begin,
