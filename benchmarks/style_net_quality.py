@@ -59,7 +59,8 @@ SIZE = style_eval.HELD_OUT_SIZE
 TERMS = ("loss", "content", "style", "tv")  # a Losses tuple's, as style_eval.Scored names them
 CLIP_SIZE = (250, 333)  # video_quality.py's
 VIDEO_RUNS = {"independent": "independent",  # video_quality.py's runs: a frame at a time,
-              "video": "consistent w=2 target=0.85"}  # and --video as a new clip runs it
+              # and --video as a new clip runs it (today's defaults, in the JSON's names)
+              "video": "consistent w=2 freed_frames=3 target=0.85"}
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
@@ -239,10 +240,9 @@ def score(args) -> dict:
     main_run = runs[0]
     hour = nearest(main_run, "seconds", args.minutes * 60)
     clip = clip_errors(main_run["prefixes"][hour], main_run["settings"]["width"], args.frames)
-    fast_loss = float(np.mean([j["loss"] for j in fast_judged]))
-    network_loss = main_run["checkpoints"][hour]["loss"]
     network_judged = judged(layers, style, crops, main_run["styled"][hour])
     compare = min(run["checkpoints"][-1]["step"] for run in runs)
+    at_step = [nearest(run, "step", compare) for run in runs]
     record = {
         "cpu": machine.cpu_name(), "commit": machine.head_commit(),
         "network": os.path.basename(args.vgg), "held_out": {"count": len(crops), "size": SIZE},
@@ -251,12 +251,12 @@ def score(args) -> dict:
                  for run in runs],
         "fast": {"seconds": [f["seconds"] for f in fast], "steps": [f["steps"] for f in fast],
                  "own_total": [f["own_total"] for f in fast], "judged": fast_judged,
-                 "loss": fast_loss},
+                 "ssim": ssim(np.stack([f["picture"] for f in fast]), crops)},
         "at_minutes": {"checkpoint": hour, **main_run["checkpoints"][hour],
-                       "vs_fast": network_loss / fast_loss, "judged": network_judged},
+                       "judged": network_judged},
         "layers_at_step": {"step": compare, "runs": [
-            {"content_layer": run["settings"]["content_layer"],
-             **run["checkpoints"][nearest(run, "step", compare)]} for run in runs]},
+            {"content_layer": run["settings"]["content_layer"], **run["checkpoints"][index],
+             "ssim": ssim(run["styled"][index], crops)} for run, index in zip(runs, at_step)]},
         "clip": {k: v for k, v in clip.items() if k != "written"},
     }
     record["clip"]["video_quality"] = video_baseline(args.video_json)
@@ -273,6 +273,15 @@ def score(args) -> dict:
     side_by_side(crops, shown, args.pictures)
     plot(record, args.plot)
     return record
+
+
+def ssim(styled: np.ndarray, crops: np.ndarray) -> list[float]:
+    """Each stylised crop's SSIM of the luminance to its crop (``metrics.ssim_luminance``, as a
+    run's metrics.json gives it): how much of the photograph's structure it keeps."""
+    from tf1cnn.style_transfer.shell import metrics
+
+    return [metrics.ssim_luminance(np.asarray(picture, np.float32), np.asarray(crop, np.float32))
+            for picture, crop in zip(styled, crops)]
 
 
 def _label(run: dict) -> str:
