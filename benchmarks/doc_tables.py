@@ -620,9 +620,6 @@ def style_net_quality() -> str:
     rows = [(_trained(run), f"{point['seconds'] / 60:.1f}", point["step"], point["step"] * batch,
              f"{point['loss']:.4g}", f"{point['content']:.3g}", f"{point['style']:.4g}")
             for run in data["runs"] for point in run["checkpoints"][1:]]
-    rows.append(("`--fast` on the same crops", "–", "–", "–", f"{fast['loss']:.4g}",
-                 f"{statistics.mean(j['content'] for j in fast['judged']):.3g}",
-                 f"{statistics.mean(j['style'] for j in fast['judged']):.4g}"))
     others = "; ".join(f"{_trained(run)}: " + ", ".join(
         f"{session['other_cores']:.2f} for {session['seconds'] / 60:.0f} min"
         for session in run["train"]) for run in data["runs"])
@@ -632,9 +629,10 @@ def style_net_quality() -> str:
                    f"{data['held_out']['size']}² pixels, mean loss; 2 workers and 1 ps on the 2 "
                    f"cores, crops of {main['settings']['crop']}², {batch} a step per worker; "
                    f"minutes of training are the chief's sessions (a resumed run adds one), "
-                   f"start-up included, the gaps between them left out. `--fast`: its median "
-                   f"{statistics.median(fast['seconds']):.1f} s a crop; its mean is dominated by "
-                   f"the crops where it stopped early (the crop table below). Cores other "
+                   f"start-up included, the gaps between them left out. `--fast` on the same "
+                   f"crops (its median {statistics.median(fast['seconds']):.1f} s a crop) is "
+                   f"compared crop by crop in the table below: a mean over its crops would be "
+                   f"dominated by those where it stopped early. Cores other "
                    f"processes kept busy in each session: {others}.") + markdown(
         ("trained with", "minutes", "global step", "pictures", "held-out loss", "content",
          "style"), rows)
@@ -661,12 +659,20 @@ def style_net_layers() -> str:
     data = load("style_net_quality")
     compared = data["layers_at_step"]
     rows = [(_trained(trained), f"{run['seconds'] / 60:.1f}", run["step"],
-             f"{run['loss']:.4g}", f"{run['content']:.3g}", f"{run['style']:.4g}")
+             f"{run['loss']:.4g}", f"{run['content']:.3g}", f"{run['style']:.4g}",
+             f"{statistics.mean(run['ssim']):.3f}")
             for trained, run in zip(data["runs"], compared["runs"])]
-    return caption("style_net_quality", data, " Each run's checkpoint nearest the shorter "
+    photo = data["fast"]["ssim"][1::2]  # the held-out crops alternate: chelsea, our photograph
+    return caption("style_net_quality", data, " Each run's checkpoint nearest the shortest "
                    "run's last global step; held-out loss by the style tool's objective "
-                   "(content on `relu4_2`) whatever layer training used.") + markdown(
-        ("trained with", "minutes", "global step", "held-out loss", "content", "style"), rows)
+                   "(content on `relu4_2`, weight 0.01) whatever layer and weight training "
+                   "used; SSIM: of the luminance, stylised crop against the crop, the mean of "
+                   f"{len(compared['runs'][0]['ssim'])} crops (`--fast`: "
+                   f"{statistics.mean(photo):.3f}, the mean of the {len(photo)} crops of the "
+                   "bundled photograph; it left `chelsea`'s almost untouched, see the crop "
+                   "table).") + markdown(
+        ("trained with", "minutes", "global step", "held-out loss", "content", "style",
+         "SSIM"), rows)
 
 
 def style_net_temporal() -> str:

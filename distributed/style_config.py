@@ -1,11 +1,14 @@
 """The settings of the feed-forward style network that ``--model style-net`` trains.
 
 Johnson, Alahi and Fei-Fei (2016) train an image transformation network once per style, with
-the Gatys losses on a fixed VGG; stylising is then one forward pass. Its defaults here are
-``StyleConfig``'s own objective (content on relu4_2, Gram style on relu1_1..relu5_1 with their
-weights, the tutorial's normalisation), so that training lowers exactly the loss by which the
-network is judged against an optimised picture; Johnson's relu2_2 content layer is one
-``--content-layer`` away. Training crops are square, ``crop`` pixels a side, in batches of
+the Gatys losses on a fixed VGG; stylising is then one forward pass. Its losses here are
+``StyleConfig``'s own (content on relu4_2, Gram style on relu1_1..relu5_1 with their weights,
+the tutorial's normalisation), the ones by which the network is judged against an optimised
+picture (``style_eval.judge``), but for the content's weight: ``StyleConfig``'s 0.01 suits an
+optimisation that starts from the photograph, while a network that learns from nothing keeps
+no photograph at that weight, so training weighs the content by ``CONTENT_WEIGHT``, chosen by
+measurement (docs/style-net.md). Johnson's relu2_2 content layer is one ``--content-layer``
+away. Training crops are square, ``crop`` pixels a side, in batches of
 ``batch``; the style picture is fitted (centre-cropped and resized) to the crop's size, as a
 style run fits it to the result's. Each field's metadata holds its command-line help, and
 ``check`` refuses an impossible value with one line, before any work.
@@ -19,6 +22,10 @@ from tf1cnn.common.options import option
 from tf1cnn.common.runtime import PRECISIONS
 from tf1cnn.style_transfer.config import StyleConfig
 
+# The content loss's weight in training: at 10 minutes of training on VGG16/HED the lowest of
+# 0.01 ... 1e5 (by factors of 10 from 100) whose network keeps the photograph's shapes
+# (benchmarks/style_net_quality.py; SSIM and pictures in docs/style-net.md).
+CONTENT_WEIGHT = 1e5
 RUN_SETTINGS = ("width", "crop", "batch", "content_layer", "style_layers",
                   "style_layer_weights", "content_weight", "style_weight", "tv_weight",
                   "mean_pixel", "pooling", "precision")
@@ -48,7 +55,10 @@ class StyleNetConfig:
                                            "VGG layers of the Gram style loss")
     style_layer_weights: tuple[float, ...] = option(StyleConfig.style_layer_weights,
                                                     "one weight per style layer")
-    content_weight: float = option(StyleConfig.content_weight, "weight of the content loss")
+    content_weight: float = option(
+        CONTENT_WEIGHT, "weight of the content loss (chosen by measurement; the style tool's "
+                        f"{StyleConfig.content_weight:g}, by which the network is judged, "
+                        "trains a network that keeps no photograph)")
     style_weight: float = option(StyleConfig.style_weight, "weight of the style loss")
     tv_weight: float = option(StyleConfig.tv_weight, "weight of the total-variation loss")
     mean_pixel: tuple[float, ...] = option(StyleConfig.mean_pixel,

@@ -9,8 +9,8 @@ folder's run.json says which model it holds)::
 in the folder's ``checkpoint`` file with the time each was written) is restored into one graph,
 which stylises the ``HELD_OUT_COUNT`` fixed held-out crops (``pictures.held_out``: photographs
 never trained on), each in one forward pass. The held-out loss is the mean over the crops of the
-style tool's objective, ``style_net.objective`` under ``StyleNetConfig()``'s defaults, which are
-``StyleConfig``'s layers and weights, at the crops' size, in float32. It is the same yardstick
+style tool's objective, ``style_net.objective`` under :func:`judge`: ``StyleConfig``'s layers
+and weights (``OBJECTIVE``), at the crops' size, in float32. It is the same yardstick
 whatever loss settings, crop size or precision training used, so that runs and an optimised
 picture compare on one scale. The objective is linear in its per-picture terms, so the mean
 over one-crop batches equals one batch of all the crops, and needs an eighth of the memory.
@@ -34,11 +34,15 @@ import numpy as np
 
 from tf1cnn.common import files, images, runtime, samples
 from tf1cnn.common.errors import UsageError
+from tf1cnn.style_transfer.config import StyleConfig
 
 from .style_config import StyleNetConfig
 
 HELD_OUT_COUNT = 8  # the fixed crops of pictures.held_out
 HELD_OUT_SIZE = 256  # their side in pixels, as the quality benchmark judges them
+# The loss settings by which every network is judged: StyleConfig's, as a style run's.
+OBJECTIVE = ("content_layer", "style_layers", "style_layer_weights", "content_weight",
+             "style_weight", "tv_weight", "mean_pixel", "pooling")
 LOSS_TAG = "loss"  # the chief's summary of the training loss
 
 
@@ -79,8 +83,11 @@ class Curve:
 
 
 def judge(size: int) -> StyleNetConfig:
-    """The style tool's objective, for one crop of ``size`` pixels a side."""
-    return dataclasses.replace(StyleNetConfig(), crop=size, batch=1, precision="float32")
+    """The style tool's objective (``StyleConfig``'s losses and weights, whatever a network
+    was trained with), for one crop of ``size`` pixels a side."""
+    objective = {name: getattr(StyleConfig, name) for name in OBJECTIVE}
+    return dataclasses.replace(StyleNetConfig(), crop=size, batch=1, precision="float32",
+                               **objective)
 
 
 def check_style(path: str | None, settings: dict) -> np.ndarray:

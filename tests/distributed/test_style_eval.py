@@ -5,6 +5,7 @@ random VGG16 of 1/16 the channels, Adam, and a Saver that keeps a checkpoint bef
 three steps, with the chief's summaries and checkpoint records in an events file. Its run.json
 trains with relu2_2 content, which eval must ignore for the style tool's relu4_2.
 """
+import dataclasses
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from tf1cnn.common import images, samples
 from tf1cnn.distributed import cli, pictures, style_eval, style_net
 from tf1cnn.distributed.config import TrainConfig
 from tf1cnn.distributed.style_config import StyleNetConfig
+from tf1cnn.style_transfer.config import StyleConfig
 from tf1cnn.style_transfer.network import download, matconvnet, transform, vgg, vgg_graph, weights
 
 v1 = tf.compat.v1
@@ -131,11 +133,18 @@ def test_eval_writes_the_sheet_the_loss_figure_and_held_out_json(trained, tiny_v
 
 def test_held_out_loss_is_the_style_tools_objective_on_all_crops_at_once(trained, tiny_vgg):
     """score's mean of one-crop passes equals one batch of all 8 through style_net.objective
-    with StyleNetConfig's defaults, restored from the latest checkpoint; and a rerun agrees."""
+    with StyleConfig's layers and weights, not training's (the run trained at its own content
+    weight), restored from the latest checkpoint; and a rerun agrees."""
     settings = json.loads((trained / "run.json").read_text())
+    assert settings["content_weight"] == StyleNetConfig.content_weight != \
+        StyleConfig.content_weight
     kept = style_eval.kept_checkpoints(str(trained))[-1:]
     style = images.read_rgb(samples.sample(samples.SAMPLE_STYLE), "style")
-    judge = StyleNetConfig(crop=SIZE, batch=8)
+    judge = dataclasses.replace(StyleNetConfig(crop=SIZE, batch=8), **{
+        name: getattr(StyleConfig, name) for name in (
+            "content_layer", "style_layers", "style_layer_weights", "content_weight",
+            "style_weight", "tv_weight", "mean_pixel", "pooling")})
+    assert dataclasses.replace(judge, batch=1) == style_eval.judge(SIZE)
     layers = weights.load(tiny_vgg, judge.layers).layers
     crops = pictures.held_out(8, SIZE)
     (first,) = style_eval.score(kept, settings["width"], layers, style, crops)
