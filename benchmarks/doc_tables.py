@@ -646,8 +646,8 @@ def style_net_crops() -> str:
                                                  data["fast"]["steps"])):
         rows.append((k, f"{ours['loss']:.4g}", f"{ours['content']:.3g}", f"{fast['loss']:.4g}",
                      f"{fast['content']:.3g}", steps, f"{ours['loss'] / fast['loss']:.2f}"))
-    return caption("style_net_quality", data, f" Each held-out crop (0, 2, 4, 6 from `chelsea`, "
-                   f"1, 3, 5, 7 from the bundled photograph): the network at "
+    return caption("style_net_quality", data, f" Each held-out crop ({_sources(data)}): "
+                   f"the network trained with {_trained(data['runs'][0])} at "
                    f"{network['seconds'] / 60:.0f} min of training (global step "
                    f"{network['step']}) against `--fast`, by the same objective; `--fast` "
                    f"steps: its full-size L-BFGS iterations.") + \
@@ -655,22 +655,40 @@ def style_net_crops() -> str:
                   "`--fast` steps", "÷ `--fast`"), rows)
 
 
+_PHOTOGRAPHS = {"grace_hopper": "the bundled photograph"}  # pictures.HELD_OUT_PHOTOS' names
+
+
+def _photographs(data: dict) -> dict[str, list[int]]:
+    """The held-out crops' indices by the photograph they come from (as the JSON records it),
+    each photograph named as the docs name it."""
+    found: dict[str, list[int]] = {}
+    for k, name in enumerate(data["held_out"]["sources"]):
+        found.setdefault(_PHOTOGRAPHS.get(name, f"`{name}`"), []).append(k)
+    return found
+
+
+def _sources(data: dict) -> str:
+    return "; ".join(f"{', '.join(map(str, crops))} from {photo}"
+                     for photo, crops in _photographs(data).items())
+
+
 def style_net_layers() -> str:
     data = load("style_net_quality")
     compared = data["layers_at_step"]
+    yardstick = data["yardstick"]
     rows = [(_trained(trained), f"{run['seconds'] / 60:.1f}", run["step"],
              f"{run['loss']:.4g}", f"{run['content']:.3g}", f"{run['style']:.4g}",
              f"{statistics.mean(run['ssim']):.3f}")
             for trained, run in zip(data["runs"], compared["runs"])]
-    photo = data["fast"]["ssim"][1::2]  # the held-out crops alternate: chelsea, our photograph
+    fast = "; ".join(f"{statistics.mean(data['fast']['ssim'][k] for k in crops):.3f} on the "
+                     f"crops of {photo}" for photo, crops in _photographs(data).items())
     return caption("style_net_quality", data, " Each run's checkpoint nearest the shortest "
                    "run's last global step; held-out loss by the style tool's objective "
-                   "(content on `relu4_2`, weight 0.01) whatever layer and weight training "
+                   f"(content on `{yardstick['content_layer']}`, weight "
+                   f"{yardstick['content_weight']:g}) whatever layer and weight training "
                    "used; SSIM: of the luminance, stylised crop against the crop, the mean of "
-                   f"{len(compared['runs'][0]['ssim'])} crops (`--fast`: "
-                   f"{statistics.mean(photo):.3f}, the mean of the {len(photo)} crops of the "
-                   "bundled photograph; it left `chelsea`'s almost untouched, see the crop "
-                   "table).") + markdown(
+                   f"{len(compared['runs'][0]['ssim'])} crops (`--fast`: {fast}; see the "
+                   "crop table for where it stopped).") + markdown(
         ("trained with", "minutes", "global step", "held-out loss", "content", "style",
          "SSIM"), rows)
 

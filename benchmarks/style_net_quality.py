@@ -3,7 +3,7 @@ machine get to ``--fast``, on the same held-out crops and by the same yardstick?
 
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/style_net_quality.py train
         --vgg /tmp/hed/vgg16_hed.mat --folder /tmp/sn-hour [--minutes 60] [--width 0.5]
-        [--content-layer relu4_2] [--content-weight 0.01] [--checkpoint-secs 300]
+        [--content-layer relu4_2] [--content-weight 100000] [--checkpoint-secs 300]
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/style_net_quality.py score
         --vgg /tmp/hed/vgg16_hed.mat --folders /tmp/sn-hour [/tmp/sn-relu2_2 ...]
         [--minutes 60] [--json benchmarks/style_net_quality.json]
@@ -49,6 +49,7 @@ import numpy as np
 
 from tf1cnn.common import images, runtime, samples
 from tf1cnn.distributed import pictures, style_eval, style_net
+from tf1cnn.distributed.style_config import StyleNetConfig
 from tf1cnn.style_transfer.config import FAST, StyleConfig
 from tf1cnn.style_transfer.network import vgg_graph, weights
 
@@ -191,7 +192,9 @@ def held_out_curve(folder: str, layers, style: np.ndarray, crops: np.ndarray) ->
                                                   "crop", "batch")},
             "checkpoints": [{"step": s.global_step, "seconds": trained_seconds(spans, s.saved),
                              **{t: getattr(s, t) for t in TERMS}} for s in scored],
-            "styled": [s.styled for s in scored], "prefixes": [s.checkpoint for s in scored]}
+            "styled": [s.styled for s in scored], "prefixes": [s.checkpoint for s in scored],
+            "per_crop": [[dict(zip(TERMS, map(float, row))) for row in s.per_crop]
+                         for s in scored]}
 
 
 def nearest(run: dict, key: str, value: float) -> int:
@@ -240,14 +243,18 @@ def score(args) -> dict:
     main_run = runs[0]
     hour = nearest(main_run, "seconds", args.minutes * 60)
     clip = clip_errors(main_run["prefixes"][hour], main_run["settings"]["width"], args.frames)
-    network_judged = judged(layers, style, crops, main_run["styled"][hour])
+    network_judged = main_run["per_crop"][hour]
     compare = min(run["checkpoints"][-1]["step"] for run in runs)
     at_step = [nearest(run, "step", compare) for run in runs]
     record = {
         "cpu": machine.cpu_name(), "commit": machine.head_commit(),
-        "network": os.path.basename(args.vgg), "held_out": {"count": len(crops), "size": SIZE},
+        "network": os.path.basename(args.vgg),
+        "held_out": {"count": len(crops), "size": SIZE,
+                     "sources": pictures.held_out_names(len(crops))},
+        "yardstick": {name: getattr(style_eval.judge(SIZE), name)
+                      for name in ("content_layer", "content_weight")},
         "minutes": args.minutes, "others_while_scoring": meter.other_cores(),
-        "runs": [{k: v for k, v in run.items() if k not in ("styled", "prefixes")}
+        "runs": [{k: v for k, v in run.items() if k not in ("styled", "prefixes", "per_crop")}
                  for run in runs],
         "fast": {"seconds": [f["seconds"] for f in fast], "steps": [f["steps"] for f in fast],
                  "own_total": [f["own_total"] for f in fast], "judged": fast_judged,
@@ -268,7 +275,7 @@ def score(args) -> dict:
     for run in runs[1:]:
         minutes = run["checkpoints"][-1]["seconds"] / 60
         shown.append((f"network, {_label(run)}, {minutes:.0f} min", run["styled"][-1],
-                      judged(layers, style, crops, run["styled"][-1])))
+                      run["per_crop"][-1]))
     shown.append(("--fast", np.stack([f["picture"] for f in fast]), fast_judged))
     side_by_side(crops, shown, args.pictures)
     plot(record, args.plot)
@@ -368,7 +375,8 @@ def main(argv=None) -> int:
     t.add_argument("--minutes", type=float, default=60.0)
     t.add_argument("--width", type=float, default=0.5)
     t.add_argument("--content-layer", default="relu4_2")
-    t.add_argument("--content-weight", type=float, default=0.01)
+    t.add_argument("--content-weight", type=float, default=StyleNetConfig.content_weight,
+                   help="default: training's own")
     t.add_argument("--checkpoint-secs", type=float, default=300.0)
     s = sub.add_parser("score")
     s.add_argument("--vgg", required=True)

@@ -205,6 +205,11 @@ class Crops:
         return out
 
 
+def held_out_names(count: int = 8) -> list[str]:
+    """The photograph each of ``held_out(count)``'s crops comes from, in order."""
+    return [HELD_OUT_PHOTOS[i % len(HELD_OUT_PHOTOS)] for i in range(count)]
+
+
 def held_out(count: int = 8, size: int = 256) -> np.ndarray:
     """``count`` fixed crops, float32 [count, size, size, 3] in [0, 255], from the held-out
     photographs only: crop ``i`` from photograph ``i mod len(HELD_OUT_PHOTOS)``, scaled so its
@@ -212,8 +217,7 @@ def held_out(count: int = 8, size: int = 256) -> np.ndarray:
     ``HELD_OUT_POSITIONS`` (cycling). The same on every call."""
     out = np.empty((count, size, size, 3), np.float32)
     scaled: dict[str, np.ndarray] = {}
-    for i in range(count):
-        name = HELD_OUT_PHOTOS[i % len(HELD_OUT_PHOTOS)]
+    for i, name in enumerate(held_out_names(count)):
         if name not in scaled:
             photo = default_photo(name)
             shorter = min(photo.shape[:2])

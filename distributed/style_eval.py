@@ -56,8 +56,9 @@ class Kept:
 
 @dataclasses.dataclass(frozen=True)
 class Scored:
-    """One checkpoint's held-out result: the mean losses over the crops, and the stylised
-    crops, float32 [count, size, size, 3] in [0, 255]."""
+    """One checkpoint's held-out result: the mean losses over the crops, each crop's
+    (float64 [count, 4]: total, content, style, tv), and the stylised crops, float32
+    [count, size, size, 3] in [0, 255]."""
 
     checkpoint: str
     global_step: int
@@ -66,6 +67,7 @@ class Scored:
     content: float
     style: float
     tv: float
+    per_crop: np.ndarray
     styled: np.ndarray
 
 
@@ -215,9 +217,9 @@ def score(kept: list[Kept], width: float, layers, style: np.ndarray,
                     out[k:k + 1], found, global_step = session.run(
                         [styled, losses, step], {picture: crop[None]})
                     terms.append(found)
-                mean = np.mean(np.asarray(terms, np.float64), axis=0)
+                per_crop = np.asarray(terms, np.float64)
                 yield Scored(checkpoint.path, int(global_step), checkpoint.saved,
-                             *(float(term) for term in mean), out)
+                             *(float(term) for term in per_crop.mean(axis=0)), per_crop, out)
 
 
 def _judge_graph(tf, width: float, layers, grams: list[np.ndarray], config: StyleNetConfig):

@@ -85,6 +85,22 @@ def test_held_out_is_fixed_and_comes_only_from_held_out_photographs():
     assert pictures.held_out(3, 64).shape == (3, 64, 64, 3)
 
 
+def test_held_out_names_the_photograph_of_each_crop():
+    """Each crop's colour histogram is nearer its named photograph's than any other's."""
+    crops, names = pictures.held_out(), pictures.held_out_names()
+    assert len(names) == len(crops) and set(names) == set(pictures.HELD_OUT_PHOTOS)
+
+    def histogram(pixels):
+        found = np.histogramdd(pixels.reshape(-1, 3), bins=4, range=[(0, 256)] * 3)[0]
+        return found.ravel() / found.sum()
+
+    photos = {name: histogram(pictures.default_photo(name))
+              for name in pictures.HELD_OUT_PHOTOS}
+    for crop, name in zip(crops, names):
+        distance = {other: np.abs(histogram(crop) - h).sum() for other, h in photos.items()}
+        assert min(distance, key=distance.get) == name
+
+
 def test_default_photographs_are_colour_and_load_offline():
     for name in pictures.TRAINING_PHOTOS + pictures.HELD_OUT_PHOTOS:
         photo = pictures.default_photo(name)

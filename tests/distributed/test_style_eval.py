@@ -134,7 +134,8 @@ def test_eval_writes_the_sheet_the_loss_figure_and_held_out_json(trained, tiny_v
 def test_held_out_loss_is_the_style_tools_objective_on_all_crops_at_once(trained, tiny_vgg):
     """score's mean of one-crop passes equals one batch of all 8 through style_net.objective
     with StyleConfig's layers and weights, not training's (the run trained at its own content
-    weight), restored from the latest checkpoint; and a rerun agrees."""
+    weight), restored from the latest checkpoint; each crop's terms are that crop's alone
+    through the same objective; and a rerun agrees."""
     settings = json.loads((trained / "run.json").read_text())
     assert settings["content_weight"] == StyleNetConfig.content_weight != \
         StyleConfig.content_weight
@@ -156,15 +157,23 @@ def test_held_out_loss_is_the_style_tools_objective_on_all_crops_at_once(trained
         styled = transform.stylise(batch, settings["width"])
         expected = style_net.objective(vgg_graph.VGG(layers), styled, batch,
                                        [tf.constant(g) for g in grams], judge)
+        one = v1.placeholder(tf.float32, [1, SIZE, SIZE, 3])
+        alone = style_net.objective(vgg_graph.VGG(layers), transform.stylise(
+            one, settings["width"]), one, [tf.constant(g) for g in grams],
+            dataclasses.replace(judge, batch=1))
         saver = v1.train.Saver(v1.trainable_variables())
         with v1.Session() as session:
             saver.restore(session, kept[0].path)
             expected, pixels = session.run([expected, styled])
+            each = [session.run(list(alone), {one: crop[None]}) for crop in crops]
     assert first.global_step == STEPS
     assert first.loss == pytest.approx(expected.total, rel=1e-4)
     assert first.content == pytest.approx(expected.content, rel=1e-4)
     assert first.style == pytest.approx(expected.style, rel=1e-4)
     np.testing.assert_allclose(first.styled, pixels, atol=1e-2)
+    assert first.per_crop.shape == (8, 4)
+    np.testing.assert_allclose(first.per_crop, np.asarray(each, np.float64), rtol=1e-4)
+    assert len({round(float(row[0]), 3) for row in first.per_crop}) == 8  # not one row copied
 
 
 def fails(capsys, argv, message):
