@@ -330,11 +330,12 @@ def control_regions() -> str:
 # Video ------------------------------------------------------------------------------------
 
 # What a run name of video_quality.py leaves out meant when it ran: the defaults then.
-# --freed-frames and --freed-start came later, so a name without them ran without a ramp,
-# its freed pixels started from the content.
-VIDEO_NAME_DEFAULTS = {"freed": "1", "freed_frames": "0", "freed_start": "content"}
+# --freed-frames, --freed-start and --freed-edge-frames came later, so a name without them ran
+# without a ramp, its freed pixels started from the content, the edge's no region of its own.
+VIDEO_NAME_DEFAULTS = {"freed": "1", "freed_frames": "0", "edge": "0", "freed_start": "content"}
 VIDEO_FLAGS = {"freed": ("--freed-style-weight", "freed_style_weight"),
                "freed_frames": ("--freed-frames", "freed_frames"),
+               "edge": ("--freed-edge-frames", "freed_edge_frames"),
                "freed_start": ("--freed-start", "freed_start")}
 
 
@@ -374,13 +375,14 @@ def _near(summary: dict, ratio: str) -> str:
     return bold(f"{summary.get(ratio, 1):.3f}", abs(summary.get(ratio, 9) - 1) <= 0.25)
 
 
-def _fresh(summary: dict) -> str:
-    """The freed region's style loss ÷ the independent frames' (mean, max), bold within 1.3x
-    (issue 23); 1 for the independent run, "–" where the JSON has no such figure."""
-    if "fresh_style_ratio" not in summary:
+def _fresh(summary: dict, figure: str = "fresh_style") -> str:
+    """A region's style loss ÷ the independent frames' (mean, max; ``figure`` of
+    video_quality.py's ``REGIONS``), bold within 1.3x (issue 23); 1 for the independent run,
+    "–" where the JSON has no such figure."""
+    if f"{figure}_ratio" not in summary:
         return "1.000, 1.000" if summary["run"] == "independent" and \
-            "mean_fresh_style" in summary else "–"
-    mean, worst = summary["fresh_style_ratio"], summary["fresh_style_max_ratio"]
+            f"mean_{figure}" in summary else "–"
+    mean, worst = summary[f"{figure}_ratio"], summary[f"{figure}_max_ratio"]
     return bold(f"{_ratio(mean)}, {_ratio(worst)}", mean <= 1.3)
 
 
@@ -403,6 +405,7 @@ def _video(name: str) -> str:
     warm = data["iterations"] / 3  # issue 11: a later frame at its independent loss within 1/3
     newer = any("mean_lai_warping_error" in s or "fresh_style_ratio" in s
                 for s in data["summary"])
+    parts = any("edge_style_ratio" in s for s in data["summary"])  # the region in two
     for s in data["summary"]:
         reached, stable = s.get("steps_to_independent_loss"), s.get("stable", False)
         later = statistics.median(f["seconds"] for f in runs[s["run"]]["frames"][1:])
@@ -412,7 +415,8 @@ def _video(name: str) -> str:
                bold(_steps(reached), bool(reached) and max(reached) <= warm), f"{later:.1f}"]
         if newer:
             row[3:3] = _lai(s)
-            row[-2:-2] = [_fresh(s)]
+            row[-2:-2] = [_fresh(s)] + ([_fresh(s, "edge_style"), _fresh(s, "uncovered_style")]
+                                       if parts else [])
         rows.append(row)
     steps = f"steps to the independent frame's loss (median, max; {data['frames'] - 1} frames)"
     header = ["run", "warping error", "÷ independent", "mean style loss", "÷",
@@ -421,7 +425,8 @@ def _video(name: str) -> str:
         fresh = (f"freed region's style loss ÷ independent (mean, max; pixels that entered "
                  f"within {data.get('entered_frames', '?')} frames)")
         header[3:3] = ["warping error (Lai et al. 2018) ×10⁻³", "÷"]
-        header[-2:-2] = [fresh]
+        header[-2:-2] = [fresh] + (["of them, entered at the edge", "of them, uncovered"]
+                                   if parts else [])
     more = f" {data['frames']} frames of {data['size']}, {data['iterations']} L-BFGS steps."
     return caption(name, data, more) + markdown(header, rows)
 
@@ -717,7 +722,8 @@ TABLES: dict[str, Callable[[], str]] = {f.__name__: f for f in (
     style_quality_21cd054, largest_one_pass, weights_load, tiled_memory, large_run,
     control_quality, control_regions)}
 TABLES |= {name: functools.partial(_video, name) for name in (  # named after their JSON
-    "video_quality", "video_quality_ed0e0e9", "video_quality_cfb180d", "video_quality_static")}
+    "video_quality", "video_quality_d58412b", "video_quality_ed0e0e9", "video_quality_cfb180d",
+    "video_quality_static")}
 TABLES |= {f.__name__: f for f in (video_quality_weights, video_speed, kernels_speed,
                                    cluster_speed, speed_unchanged, outputs_unchanged)}
 TABLES["style_quality_bf16"] = style_quality_bf16

@@ -61,7 +61,7 @@ TERMS = ("loss", "content", "style", "tv")  # a Losses tuple's, as style_eval.Sc
 CLIP_SIZE = (250, 333)  # video_quality.py's
 VIDEO_RUNS = {"independent": "independent",  # video_quality.py's runs: a frame at a time,
               # and --video as a new clip runs it (today's defaults, in the JSON's names)
-              "video": "consistent w=2 freed_frames=3 target=0.85"}
+              "video": "consistent w=2 freed_frames=3 edge=24 freed_start=content target=0.85"}
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 

@@ -100,6 +100,14 @@ FRESH = 1.3  # the freed region's style loss, at most this many times the indepe
 ENTERED_FRAMES = 12
 EDGE_COLUMNS = 96  # the edge picture's strip at the right of each frame, shown 2x
 VIDEO_CODE = (video.__file__, flow.__file__)  # the video code that made a kept run
+# The settings that only frames started from the previous result use.
+WARM_ONLY = ("temporal_weight", "freed_style_weight", "freed_frames", "freed_edge_frames",
+             "freed_start", "frame_target")
+# The freed region's figures, each a style loss on a region of a later frame: the pixels that
+# entered within --entered-frames (issue 23's figure), and its two parts, new picture that
+# entered at the frame's edge and background that the sprite uncovered.
+REGIONS = {"fresh_style": "entered", "edge_style": "entered at the edge",
+           "uncovered_style": "uncovered"}
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -114,6 +122,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                         default=[StyleConfig.freed_style_weight])
     parser.add_argument("--freed-frames", type=int, nargs="+",
                         default=[StyleConfig.freed_frames])
+    parser.add_argument("--freed-edge-frames", type=int, nargs="+",
+                        default=[StyleConfig.freed_edge_frames])
     parser.add_argument("--freed-start", nargs="+", choices=FREED_STARTS,
                         default=[StyleConfig.freed_start])
     parser.add_argument("--frame-target", type=float, nargs="+",
@@ -137,16 +147,16 @@ def variants(args: argparse.Namespace, base: StyleConfig) -> dict[str, StyleConf
     other options that differ from their defaults. (Names written before the ramp's default
     became 3 left out a ramp of 0 and a start from the content: doc_tables.py reads them so.)"""
     found = {"independent": dataclasses.replace(base, frame_init="init")}
-    for weight, freed, ramp, begin, target in itertools.product(
-            args.temporal_weight, args.freed_style_weight, args.freed_frames, args.freed_start,
-            args.frame_target):
+    for weight, freed, ramp, edge, begin, target in itertools.product(
+            args.temporal_weight, args.freed_style_weight, args.freed_frames,
+            args.freed_edge_frames, args.freed_start, args.frame_target):
         name = f"consistent w={weight:g}" + (
             f" freed={freed:g}" if freed != StyleConfig.freed_style_weight else "") + \
-            f" freed_frames={ramp} freed_start={begin}" + (
+            f" freed_frames={ramp} edge={edge} freed_start={begin}" + (
             f" target={target:g}" if target else "")
         found[name] = dataclasses.replace(base, temporal_weight=weight, freed_style_weight=freed,
-                                          freed_frames=ramp, freed_start=begin,
-                                          frame_target=target)
+                                          freed_frames=ramp, freed_edge_frames=edge,
+                                          freed_start=begin, frame_target=target)
     return found
 
 
@@ -193,6 +203,17 @@ def entered_ages(backward: np.ndarray, visible: np.ndarray) -> np.ndarray:
         x = np.clip(np.rint(cols + backward[t, ..., 0]).astype(np.intp), 0, width - 1)
         ages[t] = np.where(visible[t], np.minimum(ages[t - 1][y, x] + 1, oldest), 0)
     return ages
+
+
+def region_masks(clip: sample_clip.SyntheticClip, frames: int) -> dict[str, np.ndarray]:
+    """bool [T, H, W] for each figure of ``REGIONS``: the pixels that entered within
+    ``frames`` frames (``entered_ages``); those that entered at the frame's edge (the same
+    count, where the true flow leads outside the frame before, ``flow.entering``); and the
+    rest of them, background that the sprite uncovered."""
+    entered = entered_ages(clip.backward, clip.visible) < frames
+    at_edge = entered_ages(clip.backward, np.stack(
+        [~flow.entering(backward) for backward in clip.backward])) < frames
+    return {"fresh_style": entered, "edge_style": at_edge, "uncovered_style": entered & ~at_edge}
 
 
 def lai_warping_error(current: np.ndarray, previous: np.ndarray, backward: np.ndarray,
@@ -254,11 +275,11 @@ class RegionStyle:
         self.session.close()
 
 
-def measure(result: dict, clip: sample_clip.SyntheticClip, regions: Sequence[np.ndarray],
-            region_style: RegionStyle) -> None:
+def measure(result: dict, clip: sample_clip.SyntheticClip,
+            regions: dict[str, Sequence[np.ndarray]], region_style: RegionStyle) -> None:
     """Add the truth-based measures to each later frame of ``result``: the warping error
-    (``true_warping_error``), Lai et al.'s (``lai_warping_error``) and the style loss of the
-    freed region ``regions[t]`` (``fresh_style``)."""
+    (``true_warping_error``), Lai et al.'s (``lai_warping_error``) and for each figure of
+    ``REGIONS`` the style loss of its region in frame t, ``regions[figure][t]``."""
     written = result["written"]
     for t in range(1, len(written)):
         current, previous = written[t].astype(np.float32), written[t - 1].astype(np.float32)
@@ -267,7 +288,8 @@ def measure(result: dict, clip: sample_clip.SyntheticClip, regions: Sequence[np.
             current, previous, clip.backward[t], clip.visible[t].astype(np.float32))
         frame["lai_warping_error"] = lai_warping_error(current, previous, clip.backward[t],
                                                        clip.visible[t])
-        frame["fresh_style"] = region_style(current, regions[t])
+        for figure, found in regions.items():
+            frame[figure] = region_style(current, found[t])
 
 
 # Kept runs ----------------------------------------------------------------------------------
@@ -297,13 +319,29 @@ def video_code() -> str:
     return found.hexdigest()
 
 
+def defining(key: dict) -> dict:
+    """A run's key as kept runs are compared by it: the config's fields that a stored run
+    predates given their ``old`` values (what it did), and for independent frames without
+    ``WARM_ONLY``, which they never use."""
+    config = dict(key["config"])
+    for field in dataclasses.fields(StyleConfig):
+        if field.name not in config and "old" in field.metadata:
+            old = field.metadata["old"]
+            config[field.name] = old(config) if callable(old) else old
+    if config["frame_init"] != "warped":
+        for name in WARM_ONLY:
+            config.pop(name, None)
+    return {**key, "config": config}
+
+
 def kept_run(folder: str, key: dict) -> tuple[dict, bool] | None:
-    """The run stored in ``folder`` (``keep_run``) if its key is ``key``, and whether today's
-    video code made it (``video_code``); None when there is none or it was another run."""
+    """The run stored in ``folder`` (``keep_run``) if its key defines the same run as ``key``
+    (``defining``), and whether today's video code made it (``video_code``); None when there
+    is none or it was another run."""
     try:
         with open(os.path.join(folder, "run.json")) as handle:
             stored = json.load(handle)
-        if stored.get("key") != key:
+        if defining(stored["key"]) != defining(key):
             return None
         with np.load(os.path.join(folder, "frames.npz")) as archive:
             written = list(archive["written"])
@@ -336,7 +374,8 @@ def summary(name: str, result: dict, independent: dict, iterations: int) -> dict
         "run": name,
         "mean_warping_error": float(np.mean([f["true_warping_error"] for f in later])),
         "mean_lai_warping_error": float(np.mean([f["lai_warping_error"] for f in later])),
-        "mean_fresh_style": float(np.mean([f["fresh_style"] for f in later])),
+        **{f"mean_{figure}": float(np.mean([f[figure] for f in later])) for figure in REGIONS
+           if figure in later[0]},
         "mean_style": float(np.mean([f["losses"]["style"] for f in frames])),
         "mean_content": float(np.mean([f["losses"]["content"] for f in frames])),
         "seconds_per_frame": float(np.mean([f["seconds"] for f in frames])),
@@ -347,14 +386,17 @@ def summary(name: str, result: dict, independent: dict, iterations: int) -> dict
         base = summary("independent", independent, None, iterations)
         for figure, mean in (("warping", "mean_warping_error"), ("style", "mean_style"),
                              ("content", "mean_content"),
-                             ("lai_warping", "mean_lai_warping_error"),
-                             ("fresh_style", "mean_fresh_style")):
+                             ("lai_warping", "mean_lai_warping_error")):
             found[f"{figure}_ratio"] = _share(found[mean], base[mean])
-        ratios = [_share(own["fresh_style"], other["fresh_style"])
-                  for own, other in zip(later, independent["frames"][1:])]
-        found["fresh_style_ratios"] = ratios
-        found["fresh_style_max_ratio"] = max((r for r in ratios if not math.isnan(r)),
-                                             default=math.nan)
+        for figure in REGIONS:
+            if f"mean_{figure}" not in found:
+                continue
+            found[f"{figure}_ratio"] = _share(found[f"mean_{figure}"], base[f"mean_{figure}"])
+            ratios = [_share(own[figure], other[figure])
+                      for own, other in zip(later, independent["frames"][1:])]
+            found[f"{figure}_ratios"] = ratios
+            found[f"{figure}_max_ratio"] = max((r for r in ratios if not math.isnan(r)),
+                                               default=math.nan)
         reached = []
         for own, other in zip(later, independent["frames"][1:]):
             target = other["curve"][-1]
@@ -371,14 +413,16 @@ def summary(name: str, result: dict, independent: dict, iterations: int) -> dict
 
 def table(rows: Sequence[dict]) -> str:
     header = ("| run | warping error | ÷ indep. | Lai error x1e3 | ÷ | style | ÷ | content | ÷ | "
-              "freed region's style ÷ (mean, max) | steps to indep. loss (median, max) | "
-              "s/frame | flow share | others | checks |")
-    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              + " | ".join(f"{name} ÷ (mean, max)" for name in REGIONS.values()) +
+              " | steps to indep. loss (median, max) | s/frame | flow share | others | "
+              "checks |")
+    lines = [header, "|---" * (13 + len(REGIONS)) + "|"]
     for row in rows:
         reached = row.get("steps_to_independent_loss")
         steps = f"{np.median(reached):g}, {max(reached):g}" if reached else "–"
-        fresh = f"{row['fresh_style_ratio']:.3f}, {row['fresh_style_max_ratio']:.3f}" \
-            if "fresh_style_ratio" in row else "–"
+        fresh = " | ".join(
+            f"{row[f'{figure}_ratio']:.3f}, {row[f'{figure}_max_ratio']:.3f}"
+            if f"{figure}_ratio" in row else "–" for figure in REGIONS)
         checks = " ".join(f"{name} {'yes' if row[name] else 'NO'}"
                           for name in ("stable", "kept", "warm", "fresh") if name in row) or "–"
         lines.append(
@@ -535,8 +579,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results[name] = run(network.layers, config, style)
             if kept:
                 keep_run(kept, key, results[name])
-    ages = entered_ages(clip.backward, clip.visible)
-    regions = [None] + [(age < args.entered_frames).astype(np.float32) for age in ages[1:]]
+    regions = {figure: [None] + [found.astype(np.float32) for found in region[1:]]
+               for figure, region in region_masks(clip, args.entered_frames).items()}
     region_style = RegionStyle(network.layers, base, style)
     try:
         for result in results.values():
@@ -550,7 +594,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               "network": os.path.basename(args.vgg),
               "size": args.size, "frames": args.frames, "iterations": args.iterations,
               "static": args.static, "entered_frames": args.entered_frames,
-              "entered_pixels": [int(region.sum()) for region in regions[1:]],
+              "entered_pixels": {figure: [int(region.sum()) for region in found[1:]]
+                                 for figure, found in regions.items()},
               "summary": rows,
               "runs": {name: {k: v for k, v in result.items() if k != "written"}
                        for name, result in results.items()}}

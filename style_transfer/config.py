@@ -229,6 +229,13 @@ class StyleConfig:
            "over several frames before the temporal term holds it (3: chosen by measurement, "
            "see docs/video.md); 0: held from the next frame",
         bound=NOT_NEGATIVE, video=True, old=0)  # a clip saved before it held them at once
+    freed_edge_frames: int = option(
+        24, "video: new picture that enters at the frame's edge keeps a freed pixels' style "
+            "loss of its own (its own Gram matrices, apart from the background a moving object "
+            "uncovers) for this many frames, falling in equal steps: held by the temporal term "
+            "alone, it fades to a flat grey wedge within a few frames (24: chosen by "
+            "measurement, see docs/video.md); 0: it is freed like any other pixel",
+        bound=NOT_NEGATIVE, video=True, old=0)  # a clip saved before it had no edge region
     freed_start: str = option(
         "content", "video: where the pixels the consistency mask frees start, under the freed "
                    "pixels' style: content (this frame's), or noise (the tutorial's noise "

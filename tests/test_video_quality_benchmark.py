@@ -64,9 +64,17 @@ def clip():
 
 
 def test_the_sample_clips_region_is_the_right_edge_and_the_sprites_trail(vq, clip):
+    """And region_masks splits it in two: what entered at the edge (the right and bottom
+    edges, where the pan brings new picture in), and the rest (the trail)."""
     ages = vq.entered_ages(clip.backward, clip.visible)
     count = 4  # frames: the trail stays apart from the edges in this small clip
+    regions = vq.region_masks(clip, count)
+    assert list(regions) == list(vq.REGIONS)
     for t in range(1, len(clip.frames)):
+        edge, rest = regions["edge_style"][t], regions["uncovered_style"][t]
+        assert (regions["fresh_style"][t] == (ages[t] < count)).all()
+        assert not (edge & rest).any() and ((edge | rest) == (ages[t] < count)).all()
+        assert edge[:, -2:].all() and not edge[:-4 * count, :-4 * count].any()
         assert ((ages[t] == 0) == ~clip.visible[t]).all()
         region = ages[t] < count
         assert region[:, -2:].all()  # the pan brings new picture in at the right
@@ -80,6 +88,7 @@ def test_the_sample_clips_region_is_the_right_edge_and_the_sprites_trail(vq, cli
                 near |= np.roll(trail, (dy, dx), axis=(0, 1))
         assert near.mean() < 0.5
         assert inner.any() and not (inner & ~near).any(), t
+        assert rest.any() and not (rest & ~near).any(), t
 
 
 def test_lai_warping_error_is_the_mean_square_over_visible_pixels_and_channels(vq):
@@ -140,27 +149,30 @@ def test_region_style_over_the_whole_frame_is_the_plain_style_loss(vq, tiny):
         region_style.close()
 
 
-def fake_run(seed: int) -> dict:
+def fake_run(vq, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     frames = [{"frame": k + 1, "seconds": 2.0, "flow_seconds": 0.1,
                "losses": {"style": float(rng.uniform(1, 2)), "content": 1.0},
                "curve": [3.0, 2.0, 1.0], "true_warping_error": float(rng.uniform(1, 2)),
                "lai_warping_error": float(rng.uniform(0, 1e-3)),
-               "fresh_style": float(rng.uniform(1, 2))} for k in range(4)]
+               **{figure: float(rng.uniform(1, 2)) for figure in vq.REGIONS}} for k in range(4)]
     return {"frames": frames, "seconds": 8.0, "others": 0.0,
             "written": [np.full((2, 3, 3), k, np.uint8) for k in range(4)]}
 
 
 def test_a_run_against_a_copy_of_itself_has_every_ratio_1(vq):
-    independent = fake_run(0)
-    found = vq.summary("same", fake_run(0), independent, iterations=3)
+    independent = fake_run(vq, 0)
+    found = vq.summary("same", fake_run(vq, 0), independent, iterations=3)
     for ratio in ("warping_ratio", "style_ratio", "content_ratio", "lai_warping_ratio",
-                  "fresh_style_ratio", "fresh_style_max_ratio"):
+                  *(f"{figure}_{kind}" for figure in vq.REGIONS
+                    for kind in ("ratio", "max_ratio"))):
         assert found[ratio] == pytest.approx(1), ratio
-    assert found["fresh_style_ratios"] == pytest.approx([1, 1, 1])
+    for figure in vq.REGIONS:
+        assert found[f"{figure}_ratios"] == pytest.approx([1, 1, 1])
     assert found["fresh"] and found["steps_to_independent_loss"] == [3, 3, 3]
-    other = vq.summary("other", fake_run(1), independent, iterations=3)
-    assert other["fresh_style_max_ratio"] == max(other["fresh_style_ratios"])
+    other = vq.summary("other", fake_run(vq, 1), independent, iterations=3)
+    for figure in vq.REGIONS:
+        assert other[f"{figure}_max_ratio"] == max(other[f"{figure}_ratios"])
     assert other["fresh"] == (other["fresh_style_ratio"] <= vq.FRESH)
 
 
@@ -170,7 +182,7 @@ def test_a_kept_run_is_reused_only_for_the_same_key(vq, tmp_path):
     same = vq.run_key(dataclasses.replace(config, output_dir="elsewhere", video="other"),
                       "net", "clip", "style")
     assert same == key
-    result = fake_run(0)
+    result = fake_run(vq, 0)
     folder = str(tmp_path / "kept")
     assert vq.kept_run(folder, key) is None
     vq.keep_run(folder, key, result)
@@ -185,6 +197,30 @@ def test_a_kept_run_is_reused_only_for_the_same_key(vq, tmp_path):
                   vq.run_key(config, "other net", "clip", "style"),
                   vq.run_key(config, "net", "other clip", "style")):
         assert vq.kept_run(folder, other) is None
+
+
+def test_a_run_kept_before_a_setting_existed_is_reused_at_the_settings_old_value(vq, tmp_path):
+    """And independent frames, which use no warm start, whatever the warm start's settings."""
+    config = StyleConfig(height=2, width=3, output_dir=str(tmp_path / "a"), video="clip",
+                         freed_edge_frames=0)
+    key = vq.run_key(config, "net", "clip", "style")
+    del key["config"]["freed_edge_frames"]  # as a run kept before it existed stored it
+    vq.keep_run(str(tmp_path / "kept"), key, fake_run(vq, 0))
+    assert vq.kept_run(str(tmp_path / "kept"), vq.run_key(config, "net", "clip", "style"))
+    assert vq.kept_run(str(tmp_path / "kept"), vq.run_key(
+        dataclasses.replace(config, freed_edge_frames=12), "net", "clip", "style")) is None
+    independent = dataclasses.replace(config, frame_init="init")
+    vq.keep_run(str(tmp_path / "independent"), vq.run_key(independent, "net", "clip", "style"),
+                fake_run(vq, 0))
+    others = {"temporal_weight": 5.0, "freed_style_weight": 0.5, "freed_frames": 1,
+              "freed_edge_frames": 6, "freed_start": "noise", "frame_target": 0.5}
+    assert set(others) == set(vq.WARM_ONLY)
+    for name, value in others.items():
+        changed = dataclasses.replace(independent, **{name: value})
+        assert vq.kept_run(str(tmp_path / "independent"),
+                           vq.run_key(changed, "net", "clip", "style")), name
+    assert vq.kept_run(str(tmp_path / "independent"), vq.run_key(
+        dataclasses.replace(independent, seed=7), "net", "clip", "style")) is None
 
 
 @pytest.mark.parametrize("option, message", [

@@ -126,17 +126,17 @@ class GuidedStyleTerm:
 
 class FreedStyleTerm(GuidedStyleTerm):
     """Video: the style loss of the pixels a frame's consistency mask frees (weight 1 - c),
-    as one region against the style's per-pixel Gram matrix (several styles: their blend, by
-    the blend weights). The whole frame's style loss
-    hardly pulls on them: its Gram matrix is matched already by the carried pixels around
-    them. Loaded per frame; a frame with nothing freed (or a first frame) loads an empty
-    region, and the term is zero."""
+    as ``regions`` regions (1, or 2: new picture at the frame's edge apart from the rest),
+    each against the style's per-pixel Gram matrix (several styles: their blend, by the blend
+    weights). The whole frame's style loss hardly pulls on them: its Gram matrix is matched
+    already by the carried pixels around them. Loaded per frame; a frame with nothing freed
+    (or a first frame) loads empty regions, and the term is zero."""
 
     name = "freed_style"
 
     def __init__(self, layers: Sequence[str], sizes: Sequence[Sequence[int]],
-                 layer_weights: Sequence[float], weight: float):
-        super().__init__(layers, sizes, layer_weights, [True], weight)
+                 layer_weights: Sequence[float], weight: float, regions: int = 1):
+        super().__init__(layers, sizes, layer_weights, [True] * regions, weight)
 
 
 class TVTerm:

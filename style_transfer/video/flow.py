@@ -113,9 +113,8 @@ def consistency(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
       cancelling;
     - it lies on a motion boundary: |grad w~x|^2 + |grad w~y|^2 > 0.01 |w~|^2 + 0.002, with
       central differences (one-sided at the border);
-    - p + w~(p) falls outside the previous frame, [0, W-1] x [0, H-1].
+    - p + w~(p) falls outside the previous frame, [0, W-1] x [0, H-1] (``entering``).
     """
-    height, width = backward.shape[:2]
     if forward.shape != backward.shape:
         raise ValueError(f"backward and forward flows differ in shape: {backward.shape} and "
                          f"{forward.shape}")
@@ -127,10 +126,17 @@ def consistency(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     steepness = sum(np.square(d) for c in (0, 1)
                     for d in np.gradient(backward[..., c], axis=(0, 1)))
     boundary = steepness > BOUNDARY_SCALE * length + BOUNDARY_OFFSET
+    return (~(disoccluded | boundary | entering(backward))).astype(np.float32)
+
+
+def entering(backward: np.ndarray) -> np.ndarray:
+    """bool [H, W]: where frame t shows new picture at its edge, the pixels p that the
+    ``backward`` flow (t to t-1) takes outside the previous frame: p + w~(p) beyond
+    [0, W-1] x [0, H-1]."""
+    height, width = backward.shape[:2]
     rows, cols = np.mgrid[0:height, 0:width]
     x, y = cols + backward[..., 0], rows + backward[..., 1]
-    outside = (x < 0) | (x > width - 1) | (y < 0) | (y > height - 1)
-    return (~(disoccluded | boundary | outside)).astype(np.float32)
+    return (x < 0) | (x > width - 1) | (y < 0) | (y > height - 1)
 
 
 def warping_error(current: np.ndarray, previous: np.ndarray, backward: np.ndarray,

@@ -12,7 +12,13 @@ start from the frame's content (``warm_start``) and get a style loss of their ow
 (``freed_style_weight``; at 0, they start from the carried picture too). With ``freed_frames``
 N, a freed pixel is not held at once: its temporal weight rises over the next N frames
 (``held``; the pixel's age, ``ages``, travels with the flow) and its freed style weight falls as
-much, so that new picture is stylised over several frames' steps. The frame runs at the
+much, so that new picture is stylised over several frames' steps. With ``freed_edge_frames``
+M, the pixels that entered at the frame's edge (``flow.entering``) in the last M frames are a
+region of their own in the freed pixels' style term (``freed_regions``): their own Gram
+matrices, apart from the background a moving object uncovers (which could otherwise meet the
+style for both while the edge stays flat), at a weight falling over the M frames. Held by the
+temporal term alone, the new picture fades to a flat grey within a few frames; the whole
+frame's style loss barely pulls on a strip that small. The frame runs at the
 full size only, for ``frame_iterations``; with ``frame_target`` R > 0 it stops as soon as its
 content+style loss is at most R times the first frame's final one (the look of the first frame,
 kept instead of optimised further frame after frame). The first frame, and every frame under
@@ -25,9 +31,10 @@ frame will hold it (uint8) and its temporal warping error: the consistent pixels
 |out_t - warp(out_t-1)|, in grey levels. Each frame checkpoints in a folder of its own under
 ``checkpoints/``; once the consumer has taken a frame's ``FrameEnd`` (and written it), the
 loop removes that folder. The previous result it warps is the one written, as uint8, so that a
-resumed clip goes on exactly as the run would have; with ``freed_frames`` N, a resume first
-takes the flows of the N frames before it again for the ages. Files, lines and the MP4 belong to the
-consumer (:mod:`~style_transfer.shell.video_job`).
+resumed clip goes on exactly as the run would have; with ``freed_frames`` N (and
+``freed_edge_frames`` M), a resume first takes the flows of the N (or M, the larger) frames
+before it again for the ages. Files, lines and the MP4 belong to the consumer
+(:mod:`~style_transfer.shell.video_job`).
 """
 from __future__ import annotations
 
@@ -144,50 +151,69 @@ def held(mask: np.ndarray, age: np.ndarray, frames: int) -> np.ndarray:
     return (mask * np.minimum(age / np.float32(frames), 1)).astype(np.float32)
 
 
+def freed_regions(weights: np.ndarray, edge_age: np.ndarray, frames: int) -> np.ndarray:
+    """The freed pixels' style weights by region, float32 [H, W, 2], under
+    ``freed_edge_frames`` = ``frames`` (at least 1). Region 0, new picture at the edge: 1 -
+    ``edge_age`` / ``frames``, where ``edge_age`` (``ages`` of the pixels not entering, capped
+    at ``frames``) counts the frames since a pixel entered at the edge. Region 1, the rest: the
+    complement of the temporal term's ``weights`` (``held``), where region 0 is 0."""
+    edge = 1 - np.minimum(edge_age / np.float32(frames), 1)
+    rest = np.where(edge > 0, 0, 1 - weights)
+    return np.stack([edge, rest], axis=-1).astype(np.float32)
+
+
 def terms(config: StyleConfig, shape: Sequence[int], sizes: dict) -> list:
     """A video engine's terms at the full size (``Engine(..., terms=terms)``): the temporal
     term on the image Variable of ``shape``, and unless ``freed_style_weight`` is 0 the freed
-    pixels' style term on the style layers (of ``sizes``, ``vgg.shapes``)."""
+    pixels' style term on the style layers (of ``sizes``, ``vgg.shapes``), with a region for
+    the edge's new picture under ``freed_edge_frames``."""
     found = [TemporalTerm(shape, config.temporal_weight)]
     if config.freed_style_weight > 0:
         found.append(FreedStyleTerm(
             config.style_layers, [sizes[name] for name in config.style_layers],
-            config.style_layer_weights, config.freed_style_weight * config.style_weight))
+            config.style_layer_weights, config.freed_style_weight * config.style_weight,
+            regions=freed_region_count(config)))
     return found
 
 
-def load_terms(temporal: tuple[np.ndarray, np.ndarray] | None,
+def freed_region_count(config: StyleConfig) -> int:
+    """The freed pixels' style term's regions: the edge's new picture apart from the rest
+    under ``freed_edge_frames``, otherwise one."""
+    return 2 if config.freed_edge_frames else 1
+
+
+def load_terms(temporal: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
                context: TermLoad) -> None:
     """Load a frame into the terms of :func:`terms` (``Engine.run``'s ``load``):
     ``temporal`` is (the previous result warped to it, float RGB; the temporal term's weights
-    [H, W], ``held``), whose complement weighs the freed pixels' style; a first frame (None)
-    loads empty masks, which make both terms zero."""
+    [H, W], ``held``; the freed pixels' style weights [H, W, R], one channel per region of
+    :func:`terms`); a first frame (None) loads empty masks, which make both terms zero."""
     config = context.config
+    temporal_term, *freed_terms = context.terms
     if temporal is not None:
-        warped, mask = temporal
-        freed = 1 - mask
+        warped, mask, freed = temporal
     else:
         warped, mask = context.content, np.zeros((config.height, config.width), np.float32)
-        freed = mask
-    temporal_term, *freed_terms = context.terms
+        freed = np.zeros((config.height, config.width, freed_region_count(config)), np.float32)
     temporal_term.load(context.session, [context.pixels.from_picture(warped)], mask)
     for term in freed_terms:  # a video has no content mask: the plain Gram matrices are there
         term.load(context.session, *freed_targets(context, freed))
 
 
 def freed_targets(context: TermLoad, freed: np.ndarray) -> tuple[list, list]:
-    """The freed pixels' weights [h, w] at each style layer, and the styles' blended per-pixel
-    Gram matrices (``losses.guided_style_loss``'s target), as ``FreedStyleTerm.load`` takes
-    them."""
+    """The freed pixels' weights (``freed``: [H, W], one region, or [H, W, R]) at each style
+    layer, and for each region the styles' blended per-pixel Gram matrices
+    (``losses.guided_style_loss``'s target), as ``FreedStyleTerm.load`` takes them."""
     config = context.config
-    layer = masks.layer_masks(freed[:, :, None], context.layers, config.height, config.width,
+    regions = freed[:, :, None] if freed.ndim == 2 else freed
+    layer = masks.layer_masks(regions, context.layers, config.height, config.width,
                               config.pooling, config.style_layers)
     sizes = vgg.shapes(context.layers, config.height, config.width)
     targets = [sum(share * found[k] for share, found in zip(config.blend_weights(),
                                                              context.grams))
                / np.float32(np.prod(sizes[name][:2]))
                for k, name in enumerate(config.style_layers)]
-    return [layer[name] for name in config.style_layers], [targets]
+    return [layer[name] for name in config.style_layers], [targets] * regions.shape[-1]
 
 
 class ClipRun:
@@ -202,6 +228,7 @@ class ClipRun:
         self._number = 0
         self._target: float | None = None  # the warm frames' stop, set by the first frame
         self._ages: np.ndarray | None = None  # the last frame's ``ages``; None: all old
+        self._edge_ages: np.ndarray | None = None  # the same since entering at the edge
 
     def records(self, start: int, previous: np.ndarray | None, resume: bool,
                 schedule: Schedule = is_logged,
@@ -222,9 +249,10 @@ class ClipRun:
             shutil.rmtree(frame_folders(config.output_dir, start - 1, config.levels())[-1]
                           .checkpoints, ignore_errors=True)
         before = None  # the previous frame's content, fitted
-        self._ages = None
+        self._ages = self._edge_ages = None
         # The frames before start whose flows give frame start - 1's ages (see ``ages``).
-        depth = config.freed_frames if config.frame_init == "warped" else 0
+        depth = max(config.freed_frames, config.freed_edge_frames) \
+            if config.frame_init == "warped" else 0
         frames = clip.frames(max(clip.first, start - 1 - depth))
         try:
             for number, picture in frames:
@@ -249,10 +277,10 @@ class ClipRun:
         began = time.perf_counter()
         temporal, backward, mask, start = None, None, None, None
         if before is not None:
-            backward, mask, weights = self._consistency(before, content)
+            backward, mask, weights, freed = self._consistency(before, content)
             if config.frame_init == "warped":
                 carried = flow.carry(previous.astype(np.float32), backward)
-                temporal = (carried, weights)
+                temporal = (carried, weights, freed)
                 if config.freed_style_weight > 0:
                     start = warm_start(carried, mask, self._freed_start(content, number))
                 else:  # without the freed pixels' style, the content would stay unstylised
@@ -296,16 +324,26 @@ class ClipRun:
         return written
 
     def _consistency(self, before: np.ndarray, content: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(backward flow, consistency mask, the temporal term's weights) of a later frame
-        whose content follows ``before``'s; with ``freed_frames``, the ages move on to it."""
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """(backward flow, consistency mask, the temporal term's weights, the freed pixels'
+        style weights [H, W, R]; None for independent frames) of a later frame whose content
+        follows ``before``'s; with ``freed_frames`` and ``freed_edge_frames``, their ages move
+        on to it."""
+        config = self.config
         backward, forward = flow.pair(before, content)
         mask = flow.consistency(backward, forward)
-        frames = self.config.freed_frames
-        if not frames or self.config.frame_init != "warped":
-            return backward, mask, mask
-        self._ages = ages(self._ages, mask, backward, frames)
-        return backward, mask, held(mask, self._ages, frames)
+        if config.frame_init != "warped":
+            return backward, mask, mask, None
+        weights = mask
+        if config.freed_frames:
+            self._ages = ages(self._ages, mask, backward, config.freed_frames)
+            weights = held(mask, self._ages, config.freed_frames)
+        if not config.freed_edge_frames:
+            return backward, mask, weights, 1 - weights[:, :, None]
+        inside = (~flow.entering(backward)).astype(np.float32)
+        self._edge_ages = ages(self._edge_ages, inside, backward, config.freed_edge_frames)
+        return backward, mask, weights, freed_regions(weights, self._edge_ages,
+                                                      config.freed_edge_frames)
 
     def _freed_start(self, content: np.ndarray, number: int) -> np.ndarray:
         """Where frame ``number``'s freed pixels start (``freed_start``): its ``content``, or

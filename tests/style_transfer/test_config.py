@@ -118,7 +118,7 @@ def test_the_settings_that_define_a_run_are_those_saved_before_they_were_derived
              "pooling", "precision", "seed", "colour_control", "colour_match", "region_style",
              "mask_tolerance", "mask_blend"]
     video = ["first_frame", "temporal_weight", "freed_style_weight", "freed_frames",
-             "freed_start", "frame_init"]
+             "freed_edge_frames", "freed_start", "frame_init"]
     assert list(StyleConfig().run_settings()) == still
     assert list(StyleConfig(video="clip").run_settings()) == still + video
     assert "init" not in StyleConfig(video="clip", init="start.png").run_settings()

@@ -116,7 +116,8 @@ def test_a_later_frame_runs_the_full_size_from_its_start_towards_the_warped_targ
     with engine.Engine(tiny_layers, config, terms=video.terms) as style_engine:
         folders = [RunDir(str(tmp_path / "coarse")), RunDir(str(tmp_path / "full"))]
         run = style_engine.run(inputs.prepare(config, content, [style], target), folders,
-                               load=partial(video.load_terms, (target, mask)),
+                               load=partial(video.load_terms, (target, mask, np.stack(
+                                   [np.zeros_like(mask), 1 - mask], axis=-1))),
                                full_size_only=True, iterations=4)
         steps = run.records()
         records = [next(steps)]
@@ -165,6 +166,30 @@ def test_a_pixels_age_counts_the_frames_since_it_was_freed_along_the_flow():
         age = video.ages(age, mask, backward, 4)
     np.testing.assert_array_equal(age[0], [4, 4, 4, 2, 1, 0])
     np.testing.assert_array_equal(video.held(mask, age, 4)[1], [1, 1, 1, 0.5, 0.25, 0])
+
+
+def test_the_edges_new_picture_is_a_region_of_its_own_that_fades_with_its_age():
+    """The window pans one pixel a frame: the right-hand column enters each frame and is freed
+    by the mask, as is a blob the sprite uncovers. Region 0 is the edge's columns, weighted by
+    1 - age / frames; region 1 the other freed pixels, 1 - the temporal weights, and nothing
+    where region 0 weighs."""
+    backward = np.zeros((3, 6, 2), np.float32)
+    backward[..., 0] = 1.0
+    entering = flow.entering(backward)
+    np.testing.assert_array_equal(entering, np.tile([0, 0, 0, 0, 0, 1], (3, 1)).astype(bool))
+    mask = (~entering).astype(np.float32)
+    mask[0, 1] = 0  # uncovered behind a sprite
+    edge_age, age = None, None
+    for _ in range(3):
+        edge_age = video.ages(edge_age, (~entering).astype(np.float32), backward, 4)
+        age = video.ages(age, mask, backward, 2)
+    weights = video.held(mask, age, 2)
+    regions = video.freed_regions(weights, edge_age, 4)
+    assert regions.shape == (3, 6, 2) and regions.dtype == np.float32
+    np.testing.assert_array_equal(regions[2, :, 0], [0, 0, 0, 0.5, 0.75, 1])
+    expected = np.where(regions[..., 0] > 0, 0, 1 - weights)
+    np.testing.assert_array_equal(regions[..., 1], expected)
+    assert regions[0, 1, 1] == 1 and regions[1, 1, 1] == 0  # freed now, and held
 
 
 def test_ages_started_that_many_frames_back_equal_those_from_the_clips_first_frame():
@@ -225,16 +250,24 @@ def test_a_later_frame_starts_from_its_content_where_the_mask_frees_it(
 def test_the_freed_style_is_the_style_loss_of_the_pixels_the_mask_frees(tmp_path, tiny_layers,
                                                                          pictures):
     """With every pixel freed it is the whole frame's style loss (its per-pixel target and
-    normalisation), with none freed or on a first frame it is zero, and the total weighs it by
-    freed_style_weight x style_weight; at weight 0 there is no such term."""
+    normalisation), in either region (the edge's new picture, the rest); with none freed or on
+    a first frame it is zero; two regions' loss is the sum of each alone; the total weighs it
+    by freed_style_weight x style_weight; at weight 0 there is no such term. Without
+    freed_edge_frames there is one region."""
     content, style = pictures
     config = StyleConfig(height=24, width=32, iterations=1, seed=3, video="clip",
                          freed_style_weight=0.5, tv_weight=0.0)
     warped = np.clip(content + 20, 0, 255)
 
-    def start(config, mask):
+    def start(config, mask, edge=None):
+        """The first step's losses with the temporal weights ``mask``, the rest of the freed
+        pixels ``1 - mask`` and the edge's ``edge`` (none)."""
         with engine.Engine(tiny_layers, config, terms=video.terms) as style_engine:
-            temporal = None if mask is None else (warped, mask)
+            freed = None if mask is None else np.stack(
+                [np.zeros_like(mask) if edge is None else edge, 1 - mask], axis=-1)
+            if freed is not None and not config.freed_edge_frames:
+                freed = freed[..., 1:]
+            temporal = None if mask is None else (warped, mask, freed)
             run = style_engine.run(inputs.prepare(config, content, [style], warped),
                                    [RunDir(str(tmp_path / "f"))],
                                    load=partial(video.load_terms, temporal),
@@ -252,6 +285,18 @@ def test_the_freed_style_is_the_style_loss_of_the_pixels_the_mask_frees(tmp_path
     assert start(config, None)["freed_style"] == 0  # a first frame
     assert "freed_style" not in start(dataclasses.replace(config, freed_style_weight=0.0),
                                       half)
+    held = np.ones((24, 32), np.float32)
+    assert start(config, held, np.ones((24, 32), np.float32))["freed_style"] == \
+        pytest.approx(everything["style"], rel=1e-4)  # all of it in the edge's region
+    edge = 1 - half  # the edge's new picture: the right half
+    left = np.ones((24, 32), np.float32)
+    left[:, :16] = 0  # the rest of the freed pixels: the left half
+    assert start(config, left, edge)["freed_style"] == pytest.approx(
+        start(config, left)["freed_style"] + start(config, held, edge)["freed_style"],
+        rel=1e-5)
+    one = dataclasses.replace(config, freed_edge_frames=0)
+    assert start(one, half)["freed_style"] == pytest.approx(start(config, half)["freed_style"],
+                                                            rel=1e-6)
 
 
 def test_a_clip_writes_frames_metrics_and_an_mp4_and_a_rerun_does_nothing(
@@ -315,14 +360,15 @@ def test_an_interrupted_clip_resumes_within_the_frame_and_ends_as_a_straight_run
 
 def test_a_clip_with_freed_frames_resumed_late_ends_as_a_straight_run(
         tmp_path, tiny_vgg, tiny_layers, photo, pictures):
-    """Stopped within frame 5 of 5 with ``freed_frames`` 2 (and the freed pixels started from
-    noise, drawn per frame), the resume takes the ages from frames 2 to 4 again, and every
-    frame equals a run never stopped; the ramp changes the frames (it is not a no-op on this
-    clip)."""
+    """Stopped within frame 5 of 5 with ``freed_frames`` 2 and ``freed_edge_frames`` 4 (and the
+    freed pixels started from noise, drawn per frame), the resume takes the ages from frames 1
+    to 4 again (the larger count's), and every frame equals a run never stopped; the ramp and
+    the edge's region each change the frames (neither is a no-op on this clip)."""
     clip = tmp_path / "clip5"
     sample_clip.write_folder(sample_clip.make(photo, frames=5, height=HEIGHT, width=WIDTH),
                              clip)
-    straight = video_config(tmp_path / "a", tiny_vgg, clip, freed_frames=2, freed_start="noise")
+    straight = video_config(tmp_path / "a", tiny_vgg, clip, freed_frames=2, freed_start="noise",
+                            freed_edge_frames=4)
     assert run_clip(straight, tiny_layers, pictures[1])[0] == 0
 
     def stop(line):
@@ -330,18 +376,18 @@ def test_a_clip_with_freed_frames_resumed_late_ends_as_a_straight_run(
             raise KeyboardInterrupt
 
     split = video_config(tmp_path / "b", tiny_vgg, clip, freed_frames=2, freed_start="noise",
-                         checkpoint_every=100)
+                         freed_edge_frames=4, checkpoint_every=100)
     assert run_clip(split, tiny_layers, pictures[1], say=stop)[0] == 130
     code, lines = run_clip(split, tiny_layers, pictures[1])
     assert code == 0 and any(line.startswith("frame 5: resuming at step 2") for line in lines)
     for a, b in zip(frames(tmp_path / "a" / "out"), frames(tmp_path / "b" / "out"),
                     strict=True):
         np.testing.assert_array_equal(a, b)
-    held_at_once = video_config(tmp_path / "c", tiny_vgg, clip, freed_frames=0,
-                                freed_start="noise")
-    assert run_clip(held_at_once, tiny_layers, pictures[1])[0] == 0
-    assert not np.array_equal(frames(tmp_path / "a" / "out")[-1],
-                              frames(tmp_path / "c" / "out")[-1])
+    for name, change in (("c", {"freed_frames": 0}), ("d", {"freed_edge_frames": 0})):
+        other = dataclasses.replace(straight, output_dir=str(tmp_path / name / "out"), **change)
+        assert run_clip(other, tiny_layers, pictures[1])[0] == 0
+        assert not np.array_equal(frames(tmp_path / "a" / "out")[-1],
+                                  frames(tmp_path / name / "out")[-1])
 
 
 @pytest.mark.parametrize("changes", [
@@ -423,13 +469,14 @@ def test_a_bare_clip_takes_the_recommended_frame_target_and_a_rerun_keeps_the_cl
 
 def test_a_clip_saved_before_the_freed_style_existed_resumes_without_it(tmp_path, tiny_vgg,
                                                                          clip_folder, capsys):
-    """Nor the ramp (--freed-frames) and the freed pixels' start (--freed-start)."""
+    """Nor the ramp (--freed-frames), the freed pixels' start (--freed-start) and the edge's
+    region (--freed-edge-frames)."""
     args = cli_args(tmp_path, tiny_vgg, clip_folder, "--freed-style-weight", "0",
-                    "--freed-frames", "0")
+                    "--freed-frames", "0", "--freed-edge-frames", "0")
     assert cli.main([*args, "--last-frame", "2"]) == 0
     saved_file = tmp_path / "out" / "config.json"
     saved = json.loads(saved_file.read_text())
-    for name in ("freed_style_weight", "freed_frames", "freed_start"):
+    for name in ("freed_style_weight", "freed_frames", "freed_start", "freed_edge_frames"):
         del saved["settings"][name]  # as the versions before them wrote it
     saved_file.write_text(json.dumps(saved))
     capsys.readouterr()
@@ -440,6 +487,7 @@ def test_a_clip_saved_before_the_freed_style_existed_resumes_without_it(tmp_path
     changed = next(line for line in capsys.readouterr().out.splitlines()
                    if "settings changed" in line)
     assert "freed_style_weight 0.0 -> 1.0" in changed and "freed_frames 0 -> 3" in changed
+    assert f"freed_edge_frames 0 -> {StyleConfig.freed_edge_frames}" in changed
 
 
 def test_a_frame_target_stops_later_frames_at_the_first_frames_loss_also_after_a_resume(
