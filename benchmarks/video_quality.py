@@ -143,9 +143,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def variants(args: argparse.Namespace, base: StyleConfig) -> dict[str, StyleConfig]:
     """The runs by name: the independent one, then each consistent one of the options'
-    product; a name lists ``w``, the ramp and the freed pixels' start, and the values of the
-    other options that differ from their defaults. (Names written before the ramp's default
-    became 3 left out a ramp of 0 and a start from the content: doc_tables.py reads them so.)"""
+    product; a name lists ``w``, the ramp, the edge's frames and the freed pixels' start, and
+    the values of the other options that differ from their defaults. (Names written before
+    those existed left out a ramp of 0, no edge region and a start from the content:
+    doc_tables.py reads them so.)"""
     found = {"independent": dataclasses.replace(base, frame_init="init")}
     for weight, freed, ramp, edge, begin, target in itertools.product(
             args.temporal_weight, args.freed_style_weight, args.freed_frames,
